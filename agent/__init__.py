@@ -1,0 +1,1 @@
+"""The Sleuth investigation agent: LangGraph graph, model backends and the command line."""

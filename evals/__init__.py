@@ -1,0 +1,1 @@
+"""The eval harness and the synthetic exchange data generator that provides labelled cases."""

@@ -1,0 +1,75 @@
+"""One typed settings object for the whole toolkit.
+
+Precedence: explicit CLI flags (passed as overrides) beat environment variables (`SLEUTH_<FIELD>`),
+which beat the defaults below. The workspace is `./.sleuth/` unless `SLEUTH_HOME` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Settings shared by the CLI, the tools, the agent and the evals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    home: Path = Field(Path(".sleuth"), description="Workspace directory (database, index, cases, runs).")
+    model: str = Field("rules", description="Model backend: rules, local, or openai:<model>.")
+    sql_timeout_s: float = Field(5.0, description="Time limit for one guarded SQL query, in seconds.")
+    sql_row_cap: int = Field(200, description="Most rows a guarded SQL query returns to its caller.")
+    evidence_row_cap: int = Field(50, description="Most rows kept per evidence item in the ledger.")
+    max_hops: int = Field(4, description="Default largest hop count for traces and exposure.")
+    window_days: int = Field(30, description="Alert window: days before the alert that count as 'recent'.")
+    investigate_max_steps: int = Field(6, description="Most tool calls the model may make in investigate.")
+    investigate_max_tokens: int = Field(6000, description="Token budget for one case's model calls.")
+    llm_timeout_s: float = Field(120.0, description="Time limit for one model call, in seconds.")
+    local_threads: int = Field(2, description="CPU threads for the bundled local model server.")
+    local_ctx: int = Field(8192, description="Context window of the bundled local model server.")
+    workers: int = Field(2, description="Parallel workers for triage and eval runs.")
+    analyst: str = Field(default_factory=lambda: os.environ.get("USER", "analyst"),
+                         description="Who approves or rejects actions (recorded in the audit log).")
+
+    @property
+    def db_path(self) -> Path:
+        """The workspace DuckDB file."""
+        return self.home / "sleuth.duckdb"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Persistent Chroma directory of the playbook index."""
+        return self.home / "chroma"
+
+    @property
+    def cases_dir(self) -> Path:
+        """The case store: one JSON report and trace per investigated alert."""
+        return self.home / "cases"
+
+    @property
+    def audit_log(self) -> Path:
+        """Append-only JSONL audit log of decisions, actions and approvals."""
+        return self.home / "audit.jsonl"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Eval runs, one folder each."""
+        return self.home / "runs"
+
+
+def _coerce_env(name: str) -> Any | None:
+    return os.environ.get(f"SLEUTH_{name.upper()}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults, then `SLEUTH_*` environment variables, then the non-None overrides (CLI flags)."""
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        env = _coerce_env(name)
+        if env is not None and env != "":
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
