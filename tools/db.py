@@ -1,6 +1,103 @@
-"""Read-only access to the workspace DuckDB: the one place a connection is opened for tools.
+"""Read-only access to the workspace DuckDB: the one place tools open a connection.
 
-(Interface fixed here; implementation by the SQL-guard work.) `Database.execute` runs trusted,
-code-authored SQL with `?`/`$name` parameters under the time limit; untrusted SQL goes through
-`tools.sql.run_sql`, which validates it with sqlglot first.
+Defence in depth for everything the agent runs: the file is opened read-only, external access
+(files, network, extensions) is disabled and the configuration is locked so a statement cannot
+turn it back on. `execute` runs trusted, code-authored SQL with `?` or `$name` parameters under a
+time limit (the query is interrupted, the connection stays usable). Untrusted SQL goes through
+`tools.sql.run_sql`, which validates it with sqlglot before it gets here.
 """
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tools.errors import SleuthError, WorkspaceMissing
+from tools.settings import Settings
+
+
+class QueryTimeout(SleuthError):
+    """The query ran past the time limit and was interrupted."""
+
+
+class QueryFailed(SleuthError):
+    """DuckDB rejected or failed the query (unknown column, syntax, type error)."""
+
+
+@dataclass
+class QueryResult:
+    """Columns, rows and timing of one query."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    elapsed_ms: float
+
+
+class Database:
+    """A locked-down, read-only connection to the workspace database."""
+
+    def __init__(self, path: Path, timeout_s: float = 5.0, threads: int = 2) -> None:
+        if not Path(path).exists():
+            raise WorkspaceMissing(f"no workspace database at {path}: run `sleuth workspace ensure` or `sleuth data load DIR`")
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        self._lock = threading.Lock()
+        self.con = duckdb.connect(
+            str(path),
+            read_only=True,
+            config={
+                "enable_external_access": False,
+                "autoload_known_extensions": False,
+                "autoinstall_known_extensions": False,
+                "allow_community_extensions": False,
+                "threads": threads,
+                "lock_configuration": True,
+            },
+        )
+
+    @classmethod
+    def open(cls, settings: Settings) -> Database:
+        """Open the workspace database named by the settings."""
+        return cls(settings.db_path, timeout_s=settings.sql_timeout_s)
+
+    def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None,
+                timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
+        """Run one statement with parameters; interrupt it after the time limit."""
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        with self._lock:
+            timer = threading.Timer(limit, self.con.interrupt)
+            start = time.perf_counter()
+            timer.start()
+            try:
+                cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+                rows = cur.fetchmany(max_rows) if max_rows is not None else cur.fetchall()
+                columns = [d[0] for d in cur.description] if cur.description else []
+            except duckdb.InterruptException as e:
+                raise QueryTimeout(f"query stopped at the time limit of {limit:g} s") from e
+            except duckdb.Error as e:
+                if time.perf_counter() - start >= limit and "interrupt" in str(e).lower():
+                    raise QueryTimeout(f"query stopped at the time limit of {limit:g} s") from e
+                raise QueryFailed(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
+            finally:
+                timer.cancel()
+        return QueryResult(columns, rows, (time.perf_counter() - start) * 1000)
+
+    def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+        """First column of the first row, or None."""
+        res = self.execute(sql, params)
+        return res.rows[0][0] if res.rows else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
