@@ -1,0 +1,89 @@
+"""assess: turn the evidence into a CaseDecision.
+
+The playbook scorecards always run (they are the rules backend's whole judgement, and the facts
+sheet a model sees). With a model, the model decides from the facts sheet through structured
+output; its decision is validated against the vocabularies, and a hard policy rule (e.g. direct
+sanctioned exposure) can still raise the disposition, never lower it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.context import InvestigationContext
+from agent.nodes.common import facts_of, ledger_map, timed
+from agent.report import CaseDecision
+from agent.scorecard import DISPOSITION_ORDER, Scorecard, choose, score_playbook
+from agent.state import CaseState
+
+RELATED_TOOLS = ("clusters", "counterparties", "flow_shape", "cycles", "trace")
+
+
+def _flagged_txns(state: CaseState) -> list[str]:
+    return list(dict.fromkeys(state["alert"].get("txn_ids", [])))
+
+
+def _related_accounts(state: CaseState, db: Any, typology: str) -> list[str]:
+    """Accounts named in the graph evidence that are exchange accounts other than the subject."""
+    subject = state["alert"]["account_id"]
+    names: list[str] = []
+    for e in state.get("evidence", []):
+        if e["tool"] not in RELATED_TOOLS or e.get("error"):
+            continue
+        for k, v in (e.get("facts") or {}).items():
+            if k == "related_accounts" and isinstance(v, str):
+                names += [a for a in v.split(";") if a]
+    names = [n for n in dict.fromkeys(names) if n != subject]
+    return names[:25]
+
+
+def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDecision, dict[str, Any]]:
+    """The scorecard decision: best-matching typology and its policy's disposition."""
+    from tools.playbooks.load import load_playbooks
+
+    playbooks = load_playbooks()
+    facts = facts_of(state)
+    cards: list[Scorecard] = [score_playbook(playbooks.by_typology[t], facts) for t in state.get("candidates", [])]
+    best = choose(cards)
+    if best is None:
+        return CaseDecision(disposition="escalate", typology="none", risk_score=50,
+                            rationale="No playbook matched this alert; escalated for a human look."), {}
+    disposition = best.disposition
+    typology = best.typology if disposition != "close" else "none"
+    key_ids = sorted({eid for c in best.red_flags if c.fired for eid in c.evidence_ids}, key=lambda s: int(s[1:]))
+    fired = [c for c in best.red_flags if c.fired]
+    mitig = [c for c in best.mitigating if c.fired]
+    parts = [f"{c.description} [{', '.join(c.evidence_ids)}]" for c in fired]
+    rationale = (f"Best-matching playbook: {best.playbook} (score {best.score:.0f}). "
+                 + ("Red flags: " + "; ".join(parts) + ". " if parts else "No red flag fired. ")
+                 + ("Mitigating: " + "; ".join(f"{c.description} [{', '.join(c.evidence_ids)}]" for c in mitig) + ". "
+                    if mitig else "")
+                 + (("Policy: " + "; ".join(best.hard_rules) + ".") if best.hard_rules else ""))
+    decision = CaseDecision(
+        disposition=disposition, typology=typology, risk_score=int(round(best.score)),
+        key_evidence_ids=key_ids or ["E1"],
+        flagged_txn_ids=_flagged_txns(state) if disposition != "close" else [],
+        related_accounts=_related_accounts(state, ctx.db, typology) if disposition != "close" else [],
+        rationale=rationale.strip())
+    return decision, {"chosen": best.as_dict(), "all": [c.as_dict() for c in cards]}
+
+
+def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Rules decide alone; with a model, the model decides from the facts sheet within the policy floor."""
+    ctx = runtime.context
+    update: dict[str, Any] = {}
+    with timed(update, "assess"):
+        decision, cards = rules_decision(state, ctx)
+        if ctx.model is not None:
+            from agent.llm_decide import model_decision
+
+            decision, tokens = model_decision(ctx, state, decision, cards, ledger_map(state))
+            update["tokens"] = tokens
+            floor = cards.get("chosen", {}).get("hard_rules") and cards["chosen"]["disposition"]
+            if floor and DISPOSITION_ORDER[floor] > DISPOSITION_ORDER[decision.disposition]:
+                decision = decision.model_copy(update={"disposition": floor})
+        update["decision"] = decision.model_dump()
+        update["scorecards"] = cards
+    return update

@@ -1,0 +1,87 @@
+"""draft_narrative, verify and revise: a cited SAR narrative that survives the grounding check."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from agent.context import InvestigationContext
+from agent.narrative import build_narrative
+from agent.nodes.common import ledger_map, timed
+from agent.report import Verification
+from agent.state import CaseState
+from agent.verifier import strip_unsupported, verify
+
+
+def _template(state: CaseState) -> str:
+    from tools.playbooks.load import load_playbooks
+
+    decision = state["decision"]
+    pb = load_playbooks().by_typology.get(decision.get("typology", ""))
+    return build_narrative(state["alert"], ledger_map(state), decision, state.get("scorecards", {}),
+                           pb.title if pb else None)
+
+
+def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Template narrative for rules; with a model, the model rewrites the template's facts as prose."""
+    ctx = runtime.context
+    update: dict[str, Any] = {}
+    with timed(update, "draft_narrative"):
+        template = _template(state)
+        if ctx.model is None:
+            update["narrative"] = template
+        else:
+            from agent.llm_write import write_narrative
+
+            text, tokens = write_narrative(ctx, state, template)
+            update["narrative"] = text
+            update["tokens"] = tokens
+    return update
+
+
+def _will_revise(state: CaseState, ctx: InvestigationContext, unsupported: list[str]) -> bool:
+    return bool(unsupported) and ctx.model is not None and state.get("revisions", 0) < 1
+
+
+def verify_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Check every claim against its cited evidence. If no revision is coming, remove what is
+    unsupported (sentence by sentence, keeping paragraphs) and list it in the report."""
+    ctx = runtime.context
+    update: dict[str, Any] = {}
+    with timed(update, "verify"):
+        evidence = ledger_map(state)
+        narrative = state.get("narrative", "")
+        result = verify(narrative, evidence)
+        revised = bool((state.get("verification") or {}).get("revised"))
+        update["unsupported"] = result.unsupported
+        final_unsupported = len(result.unsupported)
+        if not _will_revise(state, ctx, result.unsupported) and result.unsupported:
+            kept = [strip_unsupported(verify(p, evidence)) for p in narrative.split("\n\n")]
+            update["narrative"] = "\n\n".join(k for k in kept if k)
+            final_unsupported = len(verify(update["narrative"], evidence).unsupported)
+        update["verification"] = Verification(
+            claims_checked=result.checked, claims_supported=result.supported,
+            unsupported=result.unsupported, revised=revised).model_dump() | {"final_unsupported": final_unsupported}
+    return update
+
+
+def after_verify(state: CaseState, runtime: Runtime[InvestigationContext]) -> Literal["revise", "recommend"]:
+    """Revise once with a model when something is unsupported; otherwise go on."""
+    if _will_revise(state, runtime.context, state.get("unsupported", [])):
+        return "revise"
+    return "recommend"
+
+
+def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Ask the model once to fix the unsupported claims."""
+    from agent.llm_write import revise_narrative
+
+    ctx = runtime.context
+    update: dict[str, Any] = {"revisions": state.get("revisions", 0) + 1}
+    with timed(update, "revise"):
+        text, tokens = revise_narrative(ctx, state, state.get("unsupported", []))
+        update["narrative"] = text
+        update["tokens"] = tokens
+        update["verification"] = {**(state.get("verification") or {}), "revised": True}
+    return update

@@ -1,0 +1,71 @@
+"""The case store (one JSON report per case) and the append-only audit log.
+
+Writes are atomic (temp file + rename) so a kill never leaves a half-written case; the audit log
+is appended one JSON line at a time with flush + fsync.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.report import CaseReport
+from tools.errors import NotFound
+from tools.settings import Settings
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a file so readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def audit(settings: Settings, event: str, **fields: Any) -> None:
+    """Append one event to the audit log."""
+    settings.audit_log.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"ts": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields},
+                      default=str)
+    with open(settings.audit_log, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class CaseStore:
+    """Case reports under `<workspace>/cases/<case_id>.json`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.root = settings.cases_dir
+
+    def path(self, case_id: str) -> Path:
+        safe = "".join(ch for ch in case_id if ch.isalnum() or ch in "-_.")
+        return self.root / f"{safe}.json"
+
+    def save(self, report: CaseReport) -> Path:
+        """Store the report and log the decision."""
+        path = self.path(report.case_id)
+        atomic_write(path, report.model_dump_json(indent=1))
+        audit(self.settings, "case_recorded", case_id=report.case_id, model=report.model,
+              disposition=report.decision.disposition, typology=report.decision.typology,
+              actions=[(a.action, a.status) for a in report.actions])
+        return path
+
+    def load(self, case_id: str) -> CaseReport:
+        """The stored report, or NotFound."""
+        path = self.path(case_id)
+        if not path.exists():
+            raise NotFound(f"no case {case_id!r} in {self.root} (investigate it first)")
+        return CaseReport.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def ids(self) -> list[str]:
+        """Every stored case id."""
+        return sorted(p.stem for p in self.root.glob("*.json")) if self.root.exists() else []
