@@ -1,0 +1,86 @@
+"""The model's decision in `assess`: structured output over the facts sheet and the scorecards.
+
+The model sees the evidence (rendered), the scorecard of each candidate playbook and the alert
+(fenced). Its answer is validated: an unknown typology or an evidence id that does not exist is
+dropped; a failed or invalid answer falls back to the scorecard decision (recorded in the trace).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.context import InvestigationContext
+from agent.prompts import ASSESS_SYSTEM, fence
+from agent.report import CaseDecision
+from agent.state import CaseState
+from tools.evidence import Evidence
+from tools.schema import TYPOLOGIES
+
+
+class ModelDecision(BaseModel):
+    """Decide the alert."""
+
+    disposition: Literal["close", "escalate", "sar"] = Field(description="close, escalate or sar")
+    typology: str = Field(description="typology name from the list, or none")
+    risk_score: int = Field(description="0-100")
+    key_evidence_ids: list[str] = Field(default_factory=list, description="evidence ids like E2")
+    rationale: str = Field(description="two or three sentences citing evidence ids like [E2]")
+
+
+def _tokens(msg: Any) -> int:
+    usage = getattr(msg, "usage_metadata", None) or {}
+    return int(usage.get("total_tokens", 0))
+
+
+def facts_sheet(state: CaseState, evidence: dict[str, Evidence], cards: dict[str, Any]) -> str:
+    """What the model reads: alert, evidence renderings, and the scorecards."""
+    alert = state["alert"]
+    parts = [f"Alert {alert['alert_id']} on {alert['account_id']} (rule {alert['rule_id']}):",
+             fence(alert["description"])]
+    parts += [e.render(max_rows=6) for e in evidence.values()]
+    for c in cards.get("all", []):
+        flags = "; ".join(f["description"] for f in c.get("red_flags", [])) or "none"
+        mit = "; ".join(f["description"] for f in c.get("mitigating", [])) or "none"
+        parts.append(f"Scorecard {c['typology']}: score {c['score']}, suggests {c['disposition']}; "
+                     f"red flags: {flags}; mitigating: {mit}")
+    return "\n\n".join(parts)
+
+
+def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecision, cards: dict[str, Any],
+                   evidence: dict[str, Evidence]) -> tuple[CaseDecision, dict[str, int]]:
+    """Ask the model for the decision; fall back to the scorecard's on an invalid answer."""
+    import httpx
+    import openai
+    from langchain_core.exceptions import OutputParserException
+
+    runnable = ctx.model.with_structured_output(ModelDecision, method="function_calling", include_raw=True)
+    system = ASSESS_SYSTEM.format(typologies=", ".join(TYPOLOGIES))
+    messages = [SystemMessage(system), HumanMessage(facts_sheet(state, evidence, cards))]
+    try:
+        out = runnable.invoke(messages)
+    except (openai.APIError, httpx.HTTPError, OutputParserException, ValidationError) as e:
+        from agent.llm.router import ModelCallFailed
+
+        if isinstance(e, openai.APIError | httpx.HTTPError):
+            raise ModelCallFailed(f"model call failed in assess: {type(e).__name__}: {e}") from e
+        return prior, {}
+    tokens = {"tok_assess": _tokens(out.get("raw"))}
+    parsed: ModelDecision | None = out.get("parsed")
+    if parsed is None:
+        return prior, tokens
+    typology = parsed.typology if parsed.typology in TYPOLOGIES else prior.typology
+    if parsed.disposition == "close":
+        typology = "none"
+    elif typology == "none":
+        typology = prior.typology if prior.typology != "none" else (cards.get("chosen") or {}).get("typology", "none")
+    ids = [i for i in parsed.key_evidence_ids if i in evidence] or prior.key_evidence_ids
+    decision = CaseDecision(
+        disposition=parsed.disposition, typology=typology, risk_score=max(0, min(100, parsed.risk_score)),
+        key_evidence_ids=ids,
+        flagged_txn_ids=prior.flagged_txn_ids if parsed.disposition != "close" else [],
+        related_accounts=prior.related_accounts if parsed.disposition != "close" else [],
+        rationale=parsed.rationale)
+    return decision, tokens

@@ -1,0 +1,56 @@
+"""Native tool calling for capable endpoints (openai:<model>): the model calls the tools itself.
+
+Tool results go back as ToolMessages carrying the evidence rendering (with its [E#] id). The loop
+is bounded by the step and token budget; a tool error is fed back as the tool's message so the
+model can correct itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
+from agent.context import InvestigationContext
+from agent.nodes.investigate import brief
+from agent.prompts import INVESTIGATOR_SYSTEM
+from agent.state import CaseState
+
+
+def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
+    """Let the model call tools until it stops or the budget runs out."""
+    import httpx
+    import openai
+
+    from agent.llm.router import ModelCallFailed
+    from tools.evidence import Evidence
+    from tools.lc import make_tools
+
+    tools = {t.name: t for t in make_tools(ctx.db, ctx.ledger, ctx.settings)}
+    bound = ctx.model.bind_tools(list(tools.values()))
+    texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
+    messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]
+    tokens = steps = 0
+    while steps < ctx.max_steps and tokens < ctx.max_tokens:
+        try:
+            reply = bound.invoke(messages)
+        except (openai.APIError, httpx.HTTPError) as e:
+            raise ModelCallFailed(f"model call failed in investigate: {type(e).__name__}: {e}") from e
+        tokens += int((getattr(reply, "usage_metadata", None) or {}).get("total_tokens", 0))
+        if not isinstance(reply, AIMessage) or not reply.tool_calls:
+            break
+        messages.append(reply)
+        for call in reply.tool_calls:
+            steps += 1
+            tool = tools.get(call["name"])
+            if tool is None:
+                content = f"unknown tool {call['name']!r}; available: {', '.join(tools)}"
+            else:
+                content = str(tool.invoke(call["args"]))
+            update.setdefault("trace", []).append(
+                {"model_call": "native", "tool": call["name"], "args": call["args"], "result": content[:300]})
+            messages.append(ToolMessage(content=content, tool_call_id=call["id"]))
+    if steps >= ctx.max_steps or tokens >= ctx.max_tokens:
+        update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
+    update["steps_taken"] = steps
+    update["tokens"] = {"tok_investigate": tokens}

@@ -1,0 +1,122 @@
+"""investigate: the model follows leads with the tools, within a budget of steps and tokens.
+
+Two styles behind one node: `router` (a small local model picks one narrow, parameterised step at
+a time; the tool runs in code and its result is fed back as text) and `native` (a capable endpoint
+calls the tools itself). The rules backend skips this node's loop: its evidence comes from the
+playbooks' steps alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from agent.context import InvestigationContext
+from agent.nodes.common import new_evidence, timed, tool_event
+from agent.prompts import ROUTER_SYSTEM, fence
+from agent.state import CaseState
+from agent.steps import run_step
+
+
+class AccountArg(BaseModel):
+    """An account to look at."""
+
+    account_id: str = Field(description="Account id, e.g. ACC-000123")
+
+
+class TraceArgs(AccountArg):
+    """Fund-flow trace parameters."""
+
+    direction: Literal["in", "out", "both"] = Field("out", description="in, out or both")
+    hops: int = Field(2, description="hops to follow, 1-4")
+
+
+class AddressArg(BaseModel):
+    """An on-chain address."""
+
+    address: str = Field(description="On-chain address to screen")
+
+
+class SqlArg(BaseModel):
+    """One read-only SELECT."""
+
+    sql: str = Field(description="One SELECT over the workspace tables")
+
+
+def router_options() -> list[Any]:
+    """The narrow options a small model chooses from."""
+    from agent.llm.router import StepOption
+
+    return [
+        StepOption("profile", "KYC, baseline vs alert window, logins, P2P of an account", AccountArg),
+        StepOption("counterparties", "who sent to and received from an account, with totals", AccountArg),
+        StepOption("exposure", "paths to sanctioned, mixer or scam addresses within 4 hops", AccountArg),
+        StepOption("trace", "follow the funds in or out of an account", TraceArgs),
+        StepOption("clusters", "other accounts sharing devices or IPs", AccountArg),
+        StepOption("cycles", "funds that come back to the account", AccountArg),
+        StepOption("screen", "check one address against the screening lists", AddressArg),
+        StepOption("sql", "a custom read-only SELECT query", SqlArg),
+    ]
+
+
+def brief(state: CaseState, evidence_texts: list[str]) -> str:
+    """The context the model sees: the alert (fenced) and the evidence so far."""
+    alert = state["alert"]
+    head = (f"Alert {alert['alert_id']} on account {alert['account_id']}, rule {alert['rule_id']}, "
+            f"raised {alert['created_at'][:19]}. Description:\n{fence(alert['description'])}\n"
+            f"Candidate typologies from the playbooks: {', '.join(state.get('candidates', []))}.")
+    return head + "\n\nEvidence so far:\n" + "\n\n".join(evidence_texts)
+
+
+def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
+    from agent.llm.router import choose_next
+    from tools.evidence import Evidence
+
+    texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
+    tokens = 0
+    seen: set[str] = set()
+    steps = 0
+    while steps < ctx.max_steps and tokens < ctx.max_tokens:
+        choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
+        tokens += choice.tokens
+        update.setdefault("trace", []).append(
+            {"model_call": "router", "choice": choice.tool, "args": choice.args, "reason": choice.reason,
+             "tokens": choice.tokens, "valid": choice.valid, "error": choice.error})
+        if choice.tool == "done":
+            break
+        key = f"{choice.tool}:{sorted(choice.args.items())}"
+        steps += 1
+        if key in seen:
+            texts.append(f"(You already ran {choice.tool} with these arguments; choose something else or done.)")
+            continue
+        seen.add(key)
+        args = dict(choice.args)
+        if choice.tool == "sql":
+            args = {"query": args.pop("sql")}
+        ev = run_step(ctx, state["alert"], choice.tool, args)
+        update["trace"].append(tool_event(ev, "router"))
+        texts.append(ev.render(max_rows=8))
+    if steps >= ctx.max_steps or tokens >= ctx.max_tokens:
+        update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
+    update["steps_taken"] = steps
+    update["tokens"] = {"tok_investigate": tokens}
+
+
+def investigate(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Follow leads with the model's chosen tools (bounded); no-op for the rules backend."""
+    ctx = runtime.context
+    update: dict[str, Any] = {}
+    with timed(update, "investigate"):
+        if ctx.model is None or ctx.style == "rules":
+            return update
+        before = len(ctx.ledger)
+        if ctx.style == "native":
+            from agent.native import native_loop
+
+            native_loop(state, ctx, update)
+        else:
+            _router_loop(state, ctx, update)
+        update["evidence"] = new_evidence(ctx, before)
+    return update
