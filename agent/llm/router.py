@@ -1,0 +1,192 @@
+"""The constrained next-step router: how a small local model drives the investigation.
+
+A 1.5B model cannot run a free tool-calling loop (DESIGN.md section 5: automatic tool
+choice never fired, tool results were dropped). It can fill one tiny, flat schema when
+the server forces the call. So at each step the model picks ONE of a few narrow,
+parameterised options through `with_structured_output(NextStep, method="function_calling")`;
+the caller runs the chosen tool in code and feeds its result back as plain text in the
+next `context_text`.
+
+`NextStep` is built per call: `tool` is a `Literal` of the option names, then the union of
+the options' argument fields (all optional, so one flat object fits every option), then a
+short `reason`. After the schema parses, the chosen option's own argument model validates
+the arguments (e.g. `profile` needs an `account_id`). An invalid answer is retried once
+with the error appended as user text; a second failure returns `done` with `valid=False`
+and the error, so a bounded investigation loop ends cleanly and the trace says why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import openai
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from tools.errors import SleuthError
+
+DONE = "done"
+_DONE_DESCRIPTION = "Stop: the evidence so far is enough to assess the alert."
+
+
+class ModelCallFailed(SleuthError):
+    """The model endpoint did not answer (timeout, connection refused, HTTP error)."""
+
+    def __init__(self, message: str, tokens: int = 0) -> None:
+        super().__init__(message)
+        self.tokens = tokens
+
+
+class NoArgs(BaseModel):
+    """Arguments of an option that takes none (such as `done`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+@dataclass(frozen=True)
+class StepOption:
+    """One thing the model may do next: a name, what it does, and its (small) argument model."""
+
+    name: str
+    description: str
+    args: type[BaseModel] = NoArgs
+
+
+@dataclass
+class StepChoice:
+    """The model's pick: tool name and validated arguments, plus what it cost."""
+
+    tool: str
+    args: dict[str, Any]
+    reason: str = ""
+    raw: AIMessage | None = None  # the last raw model reply (for the trace)
+    tokens: int = 0  # summed over all attempts
+    attempts: int = 1
+    valid: bool = True
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def with_done(options: list[StepOption]) -> list[StepOption]:
+    """The options with a `done` option added at the end if the caller did not give one."""
+    if any(o.name == DONE for o in options):
+        return list(options)
+    return [*options, StepOption(DONE, _DONE_DESCRIPTION)]
+
+
+def build_step_schema(options: list[StepOption]) -> type[BaseModel]:
+    """One flat pydantic model the model fills: tool, the union of argument fields, reason.
+
+    Argument fields shared by several options must have the same type; all become
+    optional here and are checked against the chosen option's own model afterwards.
+    """
+    names = tuple(o.name for o in options)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate step option names: {names}")
+    fields: dict[str, Any] = {
+        "tool": (Literal[names], Field(description="The one option to do next."))  # type: ignore[valid-type]
+    }
+    seen: dict[str, Any] = {}
+    for option in options:
+        for fname, finfo in option.args.model_fields.items():
+            if fname in ("tool", "reason"):
+                raise ValueError(f"option {option.name!r}: argument name {fname!r} is reserved")
+            if fname in seen:
+                if seen[fname] != finfo.annotation:
+                    raise ValueError(
+                        f"argument {fname!r} has type {finfo.annotation} in {option.name!r} but {seen[fname]} elsewhere"
+                    )
+                continue
+            seen[fname] = finfo.annotation
+            fields[fname] = (finfo.annotation | None, Field(None, description=finfo.description))
+    fields["reason"] = (str, Field(description="One short sentence: why this option."))
+    return create_model("NextStep", __doc__="Choose the next investigation step.", **fields)
+
+
+def render_options(options: list[StepOption]) -> str:
+    """The option menu shown to the model: name(arguments): description."""
+    lines = []
+    for o in options:
+        args = ", ".join(o.args.model_fields)
+        lines.append(f"- {o.name}({args}): {o.description}")
+    return "\n".join(lines)
+
+
+def choose_next(
+    model: BaseChatModel, system: str, context_text: str, options: list[StepOption], *, retries: int = 1
+) -> StepChoice:
+    """Ask the model to pick exactly one option; retry `retries` times on invalid output."""
+    options = with_done(options)
+    by_name = {o.name: o for o in options}
+    schema = build_step_schema(options)
+    runnable = model.with_structured_output(schema, method="function_calling", include_raw=True)
+    prompt = (
+        f"{system}\n\nOptions:\n{render_options(options)}\n\n"
+        "Call NextStep with exactly one option and its arguments. Copy ids exactly from the context."
+    )
+    messages: list[BaseMessage] = [SystemMessage(prompt), HumanMessage(context_text)]
+    tokens, errors = 0, []
+    raw: AIMessage | None = None
+    for attempt in range(1, retries + 2):
+        try:
+            out = runnable.invoke(messages)
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise ModelCallFailed(f"model call failed: {type(exc).__name__}: {exc}", tokens) from exc
+        raw = out["raw"]
+        tokens += _tokens(raw)
+        choice, error = _validate(out, by_name)
+        if choice is not None:
+            choice.raw, choice.tokens, choice.attempts, choice.errors = raw, tokens, attempt, errors
+            return choice
+        errors.append(error)
+        messages = [*messages[:2], HumanMessage(_retry_text(raw, error, options))]
+    return StepChoice(
+        tool=DONE, args={}, raw=raw, tokens=tokens, attempts=retries + 1, valid=False, error=errors[-1], errors=errors
+    )
+
+
+def _validate(out: dict[str, Any], by_name: dict[str, StepOption]) -> tuple[StepChoice | None, str]:
+    """Parsed NextStep -> StepChoice, or None and a short error the model can act on."""
+    error = out.get("parsing_error")
+    parsed = out.get("parsed")
+    if error is not None:
+        return None, _short_error(error)
+    if parsed is None:
+        return None, "no NextStep call was made; you must call NextStep"
+    option = by_name[parsed.tool]
+    given = {k: v for k, v in parsed.model_dump(exclude={"tool", "reason"}).items() if v is not None}
+    try:
+        args = option.args.model_validate(given).model_dump()
+    except ValidationError as exc:
+        return None, f"option {option.name!r}: " + _short_error(exc)
+    args = {k: v for k, v in args.items() if k in option.args.model_fields}
+    return StepChoice(tool=option.name, args=args, reason=parsed.reason.strip()), ""
+
+
+def _short_error(error: BaseException) -> str:
+    if isinstance(error, ValidationError):
+        parts = [f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors()[:4]]
+        return "; ".join(parts)
+    if isinstance(error, OutputParserException | ValueError | json.JSONDecodeError):
+        return str(error).splitlines()[0][:300]
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def _retry_text(raw: AIMessage | None, error: str, options: list[StepOption]) -> str:
+    """The retry turn as plain user text: the small server drops assistant tool-call turns."""
+    previous = json.dumps(raw.tool_calls[0]["args"]) if raw is not None and raw.tool_calls else (raw.text if raw else "")
+    names = ", ".join(o.name for o in options)
+    return (
+        f"Your previous answer was invalid.\nAnswer: {previous[:500]}\nProblem: {error}\n"
+        f"Call NextStep again with tool one of: {names}, and the arguments that option needs."
+    )
+
+
+def _tokens(raw: AIMessage | None) -> int:
+    usage = getattr(raw, "usage_metadata", None)
+    return int(usage["total_tokens"]) if usage else 0
