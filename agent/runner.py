@@ -1,0 +1,67 @@
+"""Run the investigation graph for alerts: one place that wires settings, database, model and graph.
+
+`Investigator` keeps the database connection, the compiled graph and the model across alerts, so
+batch triage pays those costs once per worker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agent.context import InvestigationContext
+from agent.report import CaseReport
+from tools.evidence import EvidenceLedger
+from tools.settings import Settings
+
+
+class Investigator:
+    """Investigates alerts with one backend."""
+
+    def __init__(self, settings: Settings, model_name: str | None = None, model: Any | None = None,
+                 style: str | None = None, record: bool = True) -> None:
+        from agent.graph import build_graph
+        from tools.db import Database
+
+        self.settings = settings
+        self.model_name = model_name or settings.model
+        self.db = Database.open(settings)
+        self.record = record
+        if model is not None:
+            self.model, self.style = model, style or "router"
+        elif self.model_name == "rules":
+            self.model, self.style = None, "rules"
+        else:
+            from agent.llm.models import build_chat_model
+
+            self.model, info = build_chat_model(self.model_name, settings)
+            self.style = info.style
+            self.model_name = f"{info.backend}:{info.model}" if info.backend != "rules" else "rules"
+            self.fallback_reason = getattr(info, "reason", None)
+        self.graph = build_graph()
+
+    def context(self) -> InvestigationContext:
+        """A fresh per-case context (new evidence ledger)."""
+        return InvestigationContext(
+            settings=self.settings, db=self.db, ledger=EvidenceLedger(self.settings.evidence_row_cap),
+            model=self.model, model_name=self.model_name, style=self.style,  # type: ignore[arg-type]
+            max_steps=self.settings.investigate_max_steps, max_tokens=self.settings.investigate_max_tokens,
+            record=self.record)
+
+    def investigate(self, alert_id: str) -> CaseReport:
+        """Run the whole graph for one alert and return its report."""
+        start = time.perf_counter()
+        state = self.graph.invoke({"alert_id": alert_id}, context=self.context())
+        report = CaseReport.model_validate(state["report"])
+        report.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
+        return report
+
+    def close(self) -> None:
+        """Release the database connection."""
+        self.db.close()
+
+    def __enter__(self) -> Investigator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
