@@ -1,0 +1,76 @@
+"""An alert's context: who, when, which rule, which transactions, and the window it looks back on.
+
+Tools take an account and an `as_of` time rather than an alert so they can also answer an
+investigator's free question about an account; `alert_context` is the one place that turns an
+alert id into those arguments, so every tool of a case looks at the same window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from tools.db import Database
+from tools.errors import NotFound
+from tools.introspect import table_columns
+
+DEFAULT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What an investigation of one alert starts from."""
+
+    alert_id: str
+    account_id: str
+    created_at: dt.datetime
+    rule_id: str
+    description: str
+    txn_ids: list[str] = field(default_factory=list)
+    window_start: dt.datetime | None = None
+
+
+def split_txn_ids(raw: str | None) -> list[str]:
+    """The `;`-separated `alerts.txn_ids` cell as a list, without blanks."""
+    return [t.strip() for t in (raw or "").split(";") if t.strip()]
+
+
+def alert_context(db: Database, alert_id: str, window_days: int = DEFAULT_WINDOW_DAYS) -> AlertContext:
+    """Look an alert up; raise NotFound for an id the workspace does not hold."""
+    cols = table_columns(db, "alerts")
+    if not cols:
+        raise NotFound(f"no alerts table in the workspace, so no alert {alert_id}")
+    txn_expr = "txn_ids" if "txn_ids" in cols else "NULL"
+    res = db.execute(
+        f"SELECT account_id, created_at, rule_id, description, {txn_expr} FROM alerts WHERE alert_id = ? LIMIT 1",
+        [alert_id],
+    )
+    if not res.rows:
+        raise NotFound(f"no alert {alert_id} in the workspace")
+    account_id, created_at, rule_id, description, txn_ids = res.rows[0]
+    return AlertContext(
+        alert_id=alert_id,
+        account_id=account_id,
+        created_at=created_at,
+        rule_id=rule_id or "",
+        description=description or "",
+        txn_ids=split_txn_ids(txn_ids),
+        window_start=created_at - dt.timedelta(days=window_days),
+    )
+
+
+def account_exists(db: Database, account_id: str) -> bool:
+    """True when the id is one of the exchange's accounts (never guessed from its spelling)."""
+    return db.scalar("SELECT count(*) FROM accounts WHERE account_id = ?", [account_id]) > 0
+
+
+def resolve_as_of(db: Database, as_of: dt.datetime | None) -> dt.datetime:
+    """The moment a look-back ends, as naive UTC like the workspace's TIMESTAMP columns.
+
+    Without an explicit time this is now, the natural answer on a live feed.
+    """
+    if as_of is None:
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if as_of.tzinfo is not None:
+        return as_of.astimezone(dt.UTC).replace(tzinfo=None)
+    return as_of
