@@ -1,7 +1,7 @@
 """The investigation graph: from an alert id to a recorded, cited case decision.
 
 intake -> retrieve_playbooks -> gather_evidence -> investigate -> assess -> draft_narrative
-       -> verify (-> revise -> verify, once) -> recommend -> record
+       -> verify (-> revise -> verify, once) -> recommend -> record (-> await_approval, in chat)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agent.context import InvestigationContext
-from agent.nodes.act import recommend, record
+from agent.nodes.act import after_record, await_approval, recommend, record
 from agent.nodes.assess import assess
 from agent.nodes.gather import gather_evidence
 from agent.nodes.intake import intake
@@ -21,8 +21,8 @@ from agent.nodes.retrieve import retrieve_playbooks
 from agent.state import CaseState
 
 
-def build_graph(checkpointer: Any | None = None, interrupt_before: list[str] | None = None) -> Any:
-    """Compile the graph; chat passes a checkpointer and interrupts before `record` for approvals."""
+def build_graph(checkpointer: Any | None = None) -> Any:
+    """Compile the graph; chat passes a checkpointer so approvals can interrupt and resume."""
     builder = StateGraph(CaseState, context_schema=InvestigationContext)
     builder.add_node("intake", intake)
     builder.add_node("retrieve_playbooks", retrieve_playbooks)
@@ -34,6 +34,7 @@ def build_graph(checkpointer: Any | None = None, interrupt_before: list[str] | N
     builder.add_node("revise", revise)
     builder.add_node("recommend", recommend)
     builder.add_node("record", record)
+    builder.add_node("await_approval", await_approval)
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "retrieve_playbooks")
     builder.add_edge("retrieve_playbooks", "gather_evidence")
@@ -44,9 +45,9 @@ def build_graph(checkpointer: Any | None = None, interrupt_before: list[str] | N
     builder.add_conditional_edges("verify", after_verify, ["revise", "recommend"])
     builder.add_edge("revise", "verify")
     builder.add_edge("recommend", "record")
-    builder.add_edge("record", END)
-    return builder.compile(name="sleuth-investigation", checkpointer=checkpointer,
-                           interrupt_before=interrupt_before or [])
+    builder.add_conditional_edges("record", after_record, ["await_approval", END])
+    builder.add_conditional_edges("await_approval", after_record, ["await_approval", END])
+    return builder.compile(name="sleuth-investigation", checkpointer=checkpointer)
 
 
 graph = build_graph()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
@@ -78,3 +78,42 @@ def record(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
             CaseStore(ctx.settings).save(report)
         update["report"] = report.model_dump(mode="json")
     return update
+
+
+def after_record(state: CaseState, runtime: Runtime[InvestigationContext]) -> Literal["await_approval", "__end__"]:
+    """In chat, wait for a human on any action still pending approval; in batch, stop."""
+    pending = [a for a in state.get("actions", []) if a["status"] == "pending_approval"]
+    return "await_approval" if runtime.context.interactive and pending else "__end__"
+
+
+def await_approval(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
+    """Pause (LangGraph interrupt) until the investigator approves or rejects a pending action.
+
+    The resume value is {"index": N, "approve": bool, "by": name}. The decision, who and when go
+    to the audit log and the stored case; nothing is executed here: Sleuth only records it.
+    """
+    from langgraph.types import interrupt
+
+    from agent.store import CaseStore, audit
+
+    ctx = runtime.context
+    pending = [a for a in state.get("actions", []) if a["status"] == "pending_approval"]
+    answer = interrupt({"case_id": state["alert_id"], "pending": pending})
+    index, approve, by = int(answer["index"]), bool(answer["approve"]), str(answer.get("by") or ctx.settings.analyst)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    actions = []
+    for a in state.get("actions", []):
+        a = dict(a)
+        if a["index"] == index and a["status"] == "pending_approval":
+            a.update(status="approved" if approve else "rejected", decided_by=by, decided_at=now)
+            audit(ctx.settings, "action_approved" if approve else "action_rejected", case_id=state["alert_id"],
+                  action=a["action"], index=index, by=by)
+        actions.append(a)
+    store = CaseStore(ctx.settings)
+    if ctx.record:
+        report = store.load(state["alert_id"])
+        report.actions = [Action.model_validate(a) for a in actions]
+        from agent.store import atomic_write
+
+        atomic_write(store.path(report.case_id), report.model_dump_json(indent=1))
+    return {"actions": actions}
