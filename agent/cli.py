@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from agent import cli_agent, cli_bench, cli_data, cli_eval, cli_profile, cli_tools, cli_triage
+from agent import cli_agent, cli_bench, cli_chat, cli_data, cli_eval, cli_profile, cli_tools, cli_triage
 from tools.errors import SleuthError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,6 +35,7 @@ cli_tools.register(app)
 cli_profile.register(app)
 cli_agent.register(app)
 cli_triage.register(app)
+cli_chat.register(app)
 
 
 def main() -> None:

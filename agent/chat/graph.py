@@ -1,0 +1,141 @@
+"""The conversation graph: the model answers with tools, checkpointed per thread on disk.
+
+native style: `agent` (model with tools bound) <-> `tools`, until the model answers in text.
+router style (small local models): `agent` picks one narrow step at a time; when it picks
+`done`, `answer` writes the reply from the evidence. Tool steps are bounded per question.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.runtime import Runtime
+
+from agent.context import InvestigationContext
+from agent.prompts import CHAT_SYSTEM, fence
+
+
+class ChatState(TypedDict, total=False):
+    """A conversation: messages, the evidence gathered, the current focus (alert or account)."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    evidence: Annotated[list[dict[str, Any]], operator.add]
+    focus: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class ChatContext:
+    """Run-scoped dependencies of the conversation graph."""
+
+    inv: InvestigationContext = field(metadata={"description": "Database, ledger, model and settings."})
+    tools: list[Any] = field(default_factory=list, metadata={"description": "LangChain tools for the model."})
+    max_steps: int = field(default=4, metadata={"description": "Most tool calls per question."})
+
+
+def _steps_since_question(messages: list[AnyMessage]) -> int:
+    n = 0
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            break
+        if isinstance(m, ToolMessage):
+            n += 1
+    return n
+
+
+def transcript(messages: list[AnyMessage], limit: int = 12) -> str:
+    """The conversation as plain text (small local models drop role=tool messages)."""
+    lines = []
+    for m in messages[-limit:]:
+        if isinstance(m, HumanMessage):
+            lines.append(f"Investigator: {fence(str(m.content), 'question')}")
+        elif isinstance(m, ToolMessage):
+            lines.append(f"Tool result:\n{m.content}")
+        elif isinstance(m, AIMessage) and m.content:
+            lines.append(f"Assistant: {m.content}")
+    return "\n\n".join(lines)
+
+
+def _focus_text(state: ChatState) -> str:
+    f = state.get("focus") or {}
+    if f.get("alert_id"):
+        return f"Current alert {f['alert_id']} on account {f['account_id']}, raised {f['created_at'][:19]}."
+    if f.get("account_id"):
+        return f"Current account {f['account_id']}; data up to {f['created_at'][:19]}."
+    return f"No alert selected; data up to {str(f.get('created_at', ''))[:19]}."
+
+
+def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
+    """The model's next move: a tool call or (native) the answer itself."""
+    ctx = runtime.context
+    model = ctx.inv.model
+    system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
+    if ctx.inv.style == "native":
+        reply = model.bind_tools(ctx.tools).invoke([system, *complete_pairs(state["messages"])])
+        return {"messages": [reply]}
+    from agent.llm.router import choose_next
+    from agent.nodes.investigate import router_options
+
+    choice = choose_next(model, system.content, transcript(state["messages"]), router_options())
+    if choice.tool == "done":
+        return {"messages": [AIMessage(content="", additional_kwargs={"router": "done"})]}
+    args = {k: v for k, v in choice.args.items() if v is not None}
+    call = {"name": choice.tool, "args": args, "id": f"call_{len(state['messages'])}", "type": "tool_call"}
+    return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+
+def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
+    """Run the tool calls of the last model message; each result carries its evidence id."""
+    by_name = {t.name: t for t in runtime.context.tools}
+    last = state["messages"][-1]
+    out = []
+    for call in getattr(last, "tool_calls", []) or []:
+        tool = by_name.get(call["name"])
+        content = (f"unknown tool {call['name']!r}" if tool is None else str(tool.invoke(call["args"])))
+        out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
+    return {"messages": out}
+
+
+def answer_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
+    """Router style: write the reply from the transcript and its evidence."""
+    model = runtime.context.inv.model
+    system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
+    msgs = [m for m in complete_pairs(state["messages"]) if not (isinstance(m, AIMessage) and not m.content)]
+    prompt = HumanMessage(transcript(msgs) + "\n\nAnswer the investigator's last question from the tool results "
+                          "above, citing evidence ids like [E2]. If the tools found nothing, say so.")
+    return {"messages": [model.invoke([system, prompt])]}
+
+
+def after_agent(state: ChatState, runtime: Runtime[ChatContext]) -> Literal["tools", "answer", "__end__"]:
+    """Tools while the model asks for them (bounded); router style ends with `answer`."""
+    last = state["messages"][-1]
+    wants_tools = isinstance(last, AIMessage) and bool(last.tool_calls)
+    if wants_tools and _steps_since_question(state["messages"]) < runtime.context.max_steps:
+        return "tools"
+    if runtime.context.inv.style == "router" or wants_tools:
+        return "answer"
+    return "__end__"
+
+
+def complete_pairs(messages: list[AnyMessage]) -> list[AnyMessage]:
+    """Drop tool-call messages whose results never arrived (an answer cancelled with Ctrl-C)."""
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    return [m for m in messages
+            if not (isinstance(m, AIMessage) and m.tool_calls and not all(c["id"] in answered for c in m.tool_calls))]
+
+
+def build_chat_graph(checkpointer: Any | None = None) -> Any:
+    """Compile the conversation graph."""
+    builder = StateGraph(ChatState, context_schema=ChatContext)
+    builder.add_node("agent", agent_node)
+    builder.add_node("tools", tools_node)
+    builder.add_node("answer", answer_node)
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", after_agent, ["tools", "answer", END])
+    builder.add_edge("tools", "agent")
+    builder.add_edge("answer", END)
+    return builder.compile(name="sleuth-chat", checkpointer=checkpointer)

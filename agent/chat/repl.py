@@ -1,0 +1,85 @@
+"""The terminal loop of `sleuth chat`: prompt_toolkit input, rich output, Ctrl-C and Ctrl-D.
+
+Ctrl-C while an answer streams cancels that answer and returns to the prompt; Ctrl-C at the
+prompt clears the line; Ctrl-D (or /quit) leaves. History persists across sessions in the
+workspace; Esc then Enter inserts a newline for multi-line questions.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+
+from agent.chat.commands import run_command
+from agent.chat.session import ChatSession
+from tools.errors import SleuthError
+from tools.evidence import Evidence
+
+
+def _reader(session: ChatSession) -> Callable[[], str]:
+    """A line reader: prompt_toolkit on a terminal, plain input otherwise (pipes, tests)."""
+    if not sys.stdin.isatty():
+        return lambda: input("sleuth> ")
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.key_binding import KeyBindings
+
+    bindings = KeyBindings()
+
+    @bindings.add("escape", "enter")
+    def _newline(event) -> None:  # type: ignore[no-untyped-def]
+        event.current_buffer.insert_text("\n")
+
+    prompt = PromptSession(history=FileHistory(str(session.settings.home / "chat_history")), key_bindings=bindings)
+    return lambda: prompt.prompt("sleuth> ")
+
+
+def _tool_line(console: Console) -> Callable[[str, dict, Evidence], None]:
+    def show(name: str, args: dict, ev: Evidence) -> None:
+        arg_text = ", ".join(f"{k}={v}" for k, v in args.items())
+        result = ev.error or ev.summary or f"{ev.row_count} rows"
+        console.print(f"\n[cyan]tool[/] {name}({arg_text}) -> [bold][{ev.id}][/] {result[:140]}", highlight=False)
+
+    return show
+
+
+def repl(session: ChatSession, console: Console) -> None:
+    """Read, answer, repeat until /quit or Ctrl-D."""
+    read = _reader(session)
+    console.print(f"[bold]Sleuth chat[/] - thread [cyan]{session.thread}[/], {session.model_name} ({session.style}). "
+                  "/help for commands.", highlight=False)
+    past = session.history()
+    if past:
+        console.print(f"[dim]resumed thread with {len(past)} messages; last question: "
+                      f"{next((m.content for m in reversed(past) if m.type == 'human'), '')[:80]}[/]", highlight=False)
+    if session.pending_case:
+        console.print(f"[yellow]case {session.pending_case} has actions waiting for approval[/]")
+    while True:
+        try:
+            line = read().strip()
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            console.print("bye")
+            return
+        if not line:
+            continue
+        try:
+            if line.startswith("/"):
+                if not run_command(session, line, console):
+                    console.print("bye")
+                    return
+                continue
+            console.print("[bold green]sleuth[/]: ", end="")
+            answer = session.ask(line, on_token=lambda t: console.print(t, end="", highlight=False, markup=False),
+                                 on_tool=_tool_line(console))
+            if session.model is None:
+                console.print(answer, highlight=False)
+            else:
+                console.print()
+        except KeyboardInterrupt:
+            console.print("\n[yellow](answer cancelled)[/]")
+        except SleuthError as e:
+            console.print(f"[red]error:[/] {e}", highlight=False)

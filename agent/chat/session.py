@@ -1,0 +1,197 @@
+"""A chat session: one thread of conversation with its model, tools, evidence and open cases.
+
+Conversations and investigations are checkpointed in `<workspace>/chat.sqlite` (LangGraph's
+SQLite checkpointer), so `--thread NAME` resumes both the dialogue and any case still waiting
+for an approval.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.types import Command
+
+from agent.context import InvestigationContext
+from agent.report import CaseReport
+from tools.db import Database
+from tools.errors import InputInvalid
+from tools.evidence import Evidence, EvidenceLedger
+from tools.settings import Settings
+
+
+class ChatSession:
+    """State and actions behind the REPL (no terminal I/O here, so tests can drive it)."""
+
+    def __init__(self, settings: Settings, thread: str, model_name: str, model: Any | None = None,
+                 style: str | None = None) -> None:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        from agent.chat.graph import build_chat_graph
+        from agent.graph import build_graph
+
+        self.settings = settings
+        self.thread = thread
+        self.db = Database.open(settings)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(settings.home / "chat.sqlite"), check_same_thread=False)
+        self.checkpointer = SqliteSaver(self._conn)
+        self.chat_graph = build_chat_graph(self.checkpointer)
+        self.case_graph = build_graph(self.checkpointer)
+        self.model_name, self.model, self.style, self.note = "rules", None, "rules", ""
+        self.set_model(model_name, model, style)
+        self.ledger = EvidenceLedger(settings.evidence_row_cap)
+        for e in self.history_state().get("evidence", []):
+            self.ledger._items.append(Evidence.model_validate(e))
+        self.pending_case: str | None = self._find_pending_case()
+
+    # --- model -----------------------------------------------------------------------------
+    def set_model(self, name: str, model: Any | None = None, style: str | None = None) -> str:
+        """Switch backend; returns a line saying what is in use (and why, after a fallback)."""
+        if model is not None:
+            self.model_name, self.model, self.style = name, model, style or "native"
+            return f"model: {name} ({self.style})"
+        if name == "rules":
+            self.model_name, self.model, self.style = "rules", None, "rules"
+            return "model: rules (no LLM: slash commands and deterministic answers only)"
+        from agent.llm.models import build_chat_model
+
+        self.model, info = build_chat_model(name, self.settings)
+        self.style = info.style
+        self.model_name = name if self.model is not None else "rules"
+        self.note = getattr(info, "reason", "") or ""
+        return f"model: {self.model_name} ({self.style})" + (f" - {self.note}" if self.note else "")
+
+    # --- context ---------------------------------------------------------------------------
+    def inv_context(self, interactive: bool = False) -> InvestigationContext:
+        return InvestigationContext(
+            settings=self.settings, db=self.db, ledger=self.ledger, model=self.model, model_name=self.model_name,
+            style=self.style, max_steps=self.settings.investigate_max_steps,  # type: ignore[arg-type]
+            max_tokens=self.settings.investigate_max_tokens, interactive=interactive)
+
+    def data_end(self) -> datetime:
+        ts = self.db.scalar("SELECT max(ts) FROM transactions")
+        return ts if isinstance(ts, datetime) else datetime.now()
+
+    def focus(self) -> dict[str, Any]:
+        """The alert or account questions refer to (its window drives the tools)."""
+        f = self.history_state().get("focus") or {}
+        if f:
+            return f
+        end = self.data_end()
+        return {"alert_id": None, "account_id": "", "rule_id": "", "created_at": end.isoformat(),
+                "window_start": (end - timedelta(days=self.settings.window_days)).isoformat(), "description": ""}
+
+    def set_focus_alert(self, alert_id: str) -> dict[str, Any]:
+        from tools.alerts import alert_context
+
+        a = alert_context(self.db, alert_id)
+        focus = {"alert_id": a.alert_id, "account_id": a.account_id, "rule_id": a.rule_id,
+                 "created_at": str(a.created_at), "window_start": str(a.window_start), "description": a.description}
+        self.chat_graph.update_state(self._config(), {"focus": focus})
+        return focus
+
+    def _config(self, suffix: str = "") -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.thread + suffix}}
+
+    def history_state(self) -> dict[str, Any]:
+        snap = self.chat_graph.get_state(self._config())
+        return dict(snap.values) if snap and snap.values else {}
+
+    def history(self) -> list[Any]:
+        return list(self.history_state().get("messages", []))
+
+    # --- questions -------------------------------------------------------------------------
+    def ask(self, question: str, on_token: Callable[[str], None], on_tool: Callable[[str, dict, Evidence], None]) -> str:
+        """Answer a free question with the model and the tools; streams tokens and tool calls."""
+        from agent.chat.graph import ChatContext
+        from agent.chat.toolkit import make_chat_tools
+
+        if self.model is None:
+            return ("The rules backend has no language model, so it answers slash commands only: /case, /sql, "
+                    "/trace, /profile, /screen, /report. Start chat with --model local or openai:<model> for free "
+                    "questions.")
+        new_evidence: list[Evidence] = []
+        calls: dict[str, tuple[str, dict]] = {}
+
+        def record(ev: Evidence) -> None:
+            new_evidence.append(ev)
+
+        tools = make_chat_tools(self.inv_context(), self.focus, record)
+        ctx = ChatContext(inv=self.inv_context(), tools=tools, max_steps=self.settings.investigate_max_steps)
+        answer: list[str] = []
+        state_in = {"messages": [HumanMessage(question)], "focus": self.focus()}
+        for mode, payload in self.chat_graph.stream(state_in, self._config(), context=ctx,
+                                                    stream_mode=["messages", "updates"]):
+            if mode == "messages":
+                chunk, meta = payload
+                node = meta.get("langgraph_node")
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if node in ("agent", "answer") and text and not getattr(chunk, "tool_call_chunks", None):
+                    answer.append(text)
+                    on_token(text)
+            elif mode == "updates":
+                for node, upd in payload.items():
+                    for m in (upd or {}).get("messages", []) if isinstance(upd, dict) else []:
+                        if isinstance(m, AIMessage) and m.tool_calls:
+                            for c in m.tool_calls:
+                                calls[c["id"]] = (c["name"], c["args"])
+                        if isinstance(m, ToolMessage) and new_evidence:
+                            name, args = calls.get(m.tool_call_id, (m.name or "tool", {}))
+                            on_tool(name, args, new_evidence[-1])
+                    _ = node
+        if new_evidence:
+            self.chat_graph.update_state(self._config(), {"evidence": [e.model_dump() for e in new_evidence]})
+        return "".join(answer)
+
+    # --- cases and approvals ---------------------------------------------------------------
+    def run_case(self, alert_id: str) -> tuple[CaseReport, list[dict[str, Any]]]:
+        """Run the investigation graph; returns the report and the actions waiting for approval."""
+        self.set_focus_alert(alert_id)
+        ctx = self.inv_context(interactive=True)
+        ctx.ledger = EvidenceLedger(self.settings.evidence_row_cap)
+        config = self._config(f"/case/{alert_id}")
+        self.case_graph.invoke({"alert_id": alert_id}, config, context=ctx)
+        snap = self.case_graph.get_state(config)
+        report = CaseReport.model_validate(snap.values["report"])
+        pending = [a for a in snap.values.get("actions", []) if a["status"] == "pending_approval"]
+        self.pending_case = alert_id if snap.next else None
+        return report, pending
+
+    def decide(self, index: int, approve: bool) -> list[dict[str, Any]]:
+        """Approve or reject pending action N of the open case (resumes the interrupted graph)."""
+        if not self.pending_case:
+            raise InputInvalid("no case is waiting for an approval: run /case ALERT first")
+        config = self._config(f"/case/{self.pending_case}")
+        snap = self.case_graph.get_state(config)
+        indexes = [a["index"] for a in snap.values.get("actions", []) if a["status"] == "pending_approval"]
+        if index not in indexes:
+            raise InputInvalid(f"action {index} is not pending; pending: {', '.join(map(str, indexes)) or 'none'}")
+        self.case_graph.invoke(Command(resume={"index": index, "approve": approve, "by": self.settings.analyst}),
+                               config, context=self.inv_context(interactive=True))
+        snap = self.case_graph.get_state(config)
+        if not snap.next:
+            self.pending_case = None
+        return list(snap.values.get("actions", []))
+
+    def _find_pending_case(self) -> str | None:
+        """On resume: the case of this thread still interrupted for an approval, if any."""
+        rows = self._conn.execute(
+            "SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id LIKE ?", (self.thread + "/case/%",)
+        ).fetchall() if self._has_table() else []
+        for (tid,) in rows:
+            snap = self.case_graph.get_state({"configurable": {"thread_id": tid}})
+            if snap.next:
+                return tid.split("/case/", 1)[1]
+        return None
+
+    def _has_table(self) -> bool:
+        return bool(self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='checkpoints'").fetchone())
+
+    def close(self) -> None:
+        self.db.close()
+        self._conn.close()

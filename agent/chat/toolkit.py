@@ -1,0 +1,35 @@
+"""The chat's tools as LangChain tools, all running through the one step registry (agent.steps).
+
+Arguments are narrow and typed; descriptions are written for a small model. Each call records
+evidence in the session's ledger and returns its rendering, which carries the [E#] id to cite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from agent.context import InvestigationContext
+from agent.nodes.investigate import router_options
+from agent.steps import run_step
+from tools.evidence import Evidence
+
+
+def make_chat_tools(ctx: InvestigationContext, focus: Callable[[], dict[str, Any]],
+                    on_evidence: Callable[[Evidence], None]) -> list[BaseTool]:
+    """One StructuredTool per router option; `focus` gives the current alert window."""
+    tools: list[BaseTool] = []
+    for option in router_options():
+        def run(_name: str = option.name, **kwargs: Any) -> str:
+            args = {k: v for k, v in kwargs.items() if v is not None}
+            if _name == "sql":
+                args = {"query": args.pop("sql")}
+            ev = run_step(ctx, focus(), _name, args)
+            on_evidence(ev)
+            return ev.render(max_rows=12)
+
+        tools.append(StructuredTool.from_function(
+            func=run, name=option.name, description=option.description, args_schema=option.args))
+    return tools
