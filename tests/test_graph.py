@@ -1,0 +1,268 @@
+"""Graph tools against a hand-built workspace with known shapes; facts asserted exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tools.db import Database
+from tools.evidence import EvidenceLedger
+from tools.facts import facts_of
+from tools.graph import clusters, counterparties, cycles, exposure, flow_shape, trace
+
+AS_OF = dt.datetime(2026, 10, 20, 12, 0)
+OLD = dt.datetime(2025, 1, 1)
+NEW = dt.datetime(2026, 9, 1)
+
+
+def ts(day: int, hour: int = 0, month: int = 10) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour)
+
+
+def evm(tag: str) -> str:
+    """A checksum-looking (mixed case) EVM address; flows and address_norm hold it lower-cased."""
+    return "0x" + (tag * 40)[:40].upper().replace("A", "a")
+
+
+X1, X2, SANC, MIX, MIX2, SCAM_SRC, DEP, SCAM = (evm(t) for t in ("A1", "B2", "5C", "D4", "E6", "F7", "98", "C9"))
+CLEAN = evm("77")
+ACCOUNTS = {
+    "ACC-000001": (2, OLD), "ACC-000010": (2, OLD),
+    **{f"ACC-00001{i}": (i % 2, NEW) for i in range(1, 5)},  # mules: new, KYC 0/1
+    **{f"ACC-00002{i}": (2, OLD) for i in range(1, 5)},
+    **{f"ACC-00003{i}": (2, OLD) for i in range(1, 8)},
+    **{f"ACC-0000{i}": (2, OLD) for i in range(41, 51)},
+    **{f"ACC-00006{i}": (2, OLD) for i in range(1, 7)},
+    "ACC-000070": (2, OLD), "ACC-000071": (2, OLD), "ACC-000072": (2, OLD),
+}
+
+TXNS: list[tuple] = []  # (ts, kind, asset, usd, src, dst)
+
+
+def tx(when: dt.datetime, kind: str, usd: float, src: str, dst: str, asset: str = "USDT") -> None:
+    TXNS.append((when, kind, asset, usd, src, dst))
+
+
+CHAIN: list[tuple] = []  # (ts, src, dst, usd)
+
+# --- exposure: ACC-000001 sends 10,000 to X1; X1 -> SANC (hop 2), X1 -> X2 -> MIX (hop 3) ---
+tx(ts(9, 9), "fiat_deposit", 15_000, "BANK-US-1", "ACC-000001", "USD")
+tx(ts(9, 10), "trade", 15_000, "ACC-000001", "ACC-000001", "USDT")
+tx(ts(10, 10), "crypto_withdrawal", 10_000, "ACC-000001", X1)
+CHAIN += [(ts(11), X1, SANC, 4_000), (ts(11), X1, X2, 5_000), (ts(12), X2, MIX, 3_000),
+          (ts(9), X2, MIX2, 2_500),  # before funds arrived at X2: not exposure
+          (ts(12), CLEAN, X2, 50)]
+# deposits: from DEP (fed by SCAM_SRC, a scam address, 2 days earlier) and from a clean address
+tx(ts(5, 12), "crypto_deposit", 6_000, DEP, "ACC-000001")
+CHAIN += [(ts(3), SCAM, DEP, 2_000)]
+tx(ts(6, 12), "crypto_deposit", 4_000, CLEAN, "ACC-000001")
+# outside the window: an old withdrawal straight to the mixer does not count
+tx(ts(1, 0, month=8), "crypto_withdrawal", 500, "ACC-000001", MIX)
+
+# --- mule ring: ACC-000011..14 share DEV-MULE with collector ACC-000010 ---
+for i in range(1, 5):
+    m = f"ACC-00001{i}"
+    tx(ts(10, i), "fiat_deposit", 5_000, f"BANK-GB-{i}", m, "GBP")
+    tx(ts(10, i) + dt.timedelta(hours=20), "internal_transfer", 4_500, m, "ACC-000010")
+tx(ts(12), "crypto_withdrawal", 18_000, "ACC-000010", CLEAN)
+
+# --- cycle: 21 -> 22 -> 23 -> 21; and 21 -> 24 -> 21 out of time order ---
+tx(ts(1), "internal_transfer", 10_000, "ACC-000021", "ACC-000022")
+tx(ts(2), "internal_transfer", 9_500, "ACC-000022", "ACC-000023")
+tx(ts(3), "internal_transfer", 9_000, "ACC-000023", "ACC-000021")
+tx(ts(5), "internal_transfer", 1_000, "ACC-000021", "ACC-000024")
+tx(ts(4), "internal_transfer", 1_000, "ACC-000024", "ACC-000021")
+
+# --- scatter-gather: 31 -> 32..36 (2,000 each) -> sink 37 ---
+tx(ts(10, 8), "fiat_deposit", 10_000, "BANK-DE-9", "ACC-000031", "EUR")
+for i in range(2, 7):
+    tx(ts(10, 10), "internal_transfer", 2_000, "ACC-000031", f"ACC-00003{i}")
+    tx(ts(11, i), "internal_transfer", 1_900, f"ACC-00003{i}", "ACC-000037")
+
+# --- stack: 41 -> 42,43,44 -> 45,46,47 -> sink 50, all within 72 h ---
+for a, b in (("42", "45"), ("43", "46"), ("44", "47")):
+    tx(ts(15, 0), "internal_transfer", 3_000, "ACC-000041", f"ACC-0000{a}")
+    tx(ts(15, 12), "internal_transfer", 2_900, f"ACC-0000{a}", f"ACC-0000{b}")
+    tx(ts(16, 0), "internal_transfer", 2_800, f"ACC-0000{b}", "ACC-000050")
+
+# --- bipartite: 61, 62, 63 each pay 64, 65, 66 ---
+for s in ("61", "62", "63"):
+    for r in ("64", "65", "66"):
+        tx(ts(12, 1), "internal_transfer", 1_000, f"ACC-0000{s}", f"ACC-0000{r}")
+
+# --- counterparties history: 70 paid 71 in August and again in the window; 72 is new ---
+tx(ts(5, 0, month=8), "internal_transfer", 300, "ACC-000070", "ACC-000071")
+tx(ts(5), "internal_transfer", 300, "ACC-000070", "ACC-000071")
+tx(ts(6), "internal_transfer", 300, "ACC-000070", "ACC-000072")
+tx(ts(8), "internal_transfer", 900, "ACC-000071", "ACC-000070")
+
+LOGINS = [
+    *[(ts(1, i), f"ACC-00001{i}", "DEV-MULE", f"10.1.0.{i}") for i in range(1, 5)],
+    (ts(1, 5), "ACC-000010", "DEV-MULE", "10.1.0.9"),
+    (ts(1, 6), "ACC-000010", "DEV-BOSS", "10.1.0.9"),
+    (ts(1, 7), "ACC-000001", "DEV-OWN1", "10.9.9.9"),
+    (ts(1, 8), "ACC-000021", "DEV-FAM", "10.2.0.1"),
+    (ts(1, 9), "ACC-000022", "DEV-FAM2", "10.2.0.1"),
+]
+ADDRESSES = [(SANC, "ethereum", "sanctioned", "ofac", "OFAC SDN"), (MIX, "ethereum", "mixer", "chainalysis", "mixers"),
+             (MIX2, "ethereum", "mixer", "chainalysis", "mixers"), (SCAM, "ethereum", "phishing", "forta", "phishing"),
+             (CLEAN, "ethereum", "exchange", "x", "exchanges")]
+
+FLOWS_SQL = """
+CREATE TABLE flows AS
+WITH acct AS (SELECT account_id FROM accounts),
+norm AS (SELECT *, CASE WHEN regexp_full_match(src, '0x[0-9a-fA-F]{40}') THEN lower(src) ELSE src END AS s,
+                   CASE WHEN regexp_full_match(dst, '0x[0-9a-fA-F]{40}') THEN lower(dst) ELSE dst END AS d
+         FROM transactions),
+cn AS (SELECT *, lower(src) AS s, lower(dst) AS d FROM chain_transfers)
+SELECT * FROM (
+  SELECT s AS entity, d AS counterparty, 'out' AS direction, ts, txn_id, kind, asset, amount_usd, chain, 'exchange' AS layer FROM norm
+  UNION ALL SELECT d, s, 'in', ts, txn_id, kind, asset, amount_usd, chain, 'exchange' FROM norm
+  UNION ALL SELECT s, d, 'out', ts, tx_hash, 'chain_transfer', asset, amount_usd, chain, 'chain' FROM cn
+  UNION ALL SELECT d, s, 'in', ts, tx_hash, 'chain_transfer', asset, amount_usd, chain, 'chain' FROM cn)
+ORDER BY entity, ts
+"""
+
+
+def build(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE accounts(account_id VARCHAR, kind VARCHAR, country VARCHAR, kyc_level INTEGER, "
+                "registered_at TIMESTAMP)")
+    con.executemany("INSERT INTO accounts VALUES (?, 'individual', 'GB', ?, ?)",
+                    [(a, k, r) for a, (k, r) in ACCOUNTS.items()])
+    con.execute("CREATE TABLE transactions(txn_id VARCHAR, ts TIMESTAMP, kind VARCHAR, asset VARCHAR, amount DOUBLE, "
+                "amount_usd DOUBLE, src VARCHAR, dst VARCHAR, chain VARCHAR)")
+    con.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ethereum')",
+                    [(f"TX-{i:09d}", t, k, a, u, u, s, d) for i, (t, k, a, u, s, d) in enumerate(TXNS, 1)])
+    con.execute("CREATE TABLE chain_transfers(tx_hash VARCHAR, ts TIMESTAMP, chain VARCHAR, src VARCHAR, dst VARCHAR, "
+                "asset VARCHAR, amount_usd DOUBLE)")
+    con.executemany("INSERT INTO chain_transfers VALUES (?, ?, 'ethereum', ?, ?, 'USDT', ?)",
+                    [(f"0xhash{i:04d}", t, s, d, u) for i, (t, s, d, u) in enumerate(CHAIN, 1)])
+    con.execute("CREATE TABLE alerts(alert_id VARCHAR, created_at TIMESTAMP, account_id VARCHAR, rule_id VARCHAR, "
+                "description VARCHAR)")
+    con.executemany("INSERT INTO alerts VALUES (?, ?, ?, 'TM-X', 'test')",
+                    [(f"ALT-{i:05d}", AS_OF, a) for i, a in enumerate(ACCOUNTS, 1)])
+    con.execute("CREATE TABLE logins(ts TIMESTAMP, account_id VARCHAR, event VARCHAR, ip VARCHAR, device_id VARCHAR, "
+                "country VARCHAR)")
+    con.executemany("INSERT INTO logins VALUES (?, ?, 'login', ?, ?, 'GB')", [(t, a, ip, d) for t, a, d, ip in LOGINS])
+    con.execute("CREATE TABLE addresses(address VARCHAR, chain VARCHAR, category VARCHAR, source VARCHAR, "
+                "list_name VARCHAR, address_norm VARCHAR)")
+    con.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, lower(?))", [(*a, a[0]) for a in ADDRESSES])
+    con.execute(FLOWS_SQL)
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory):
+    path = build(tmp_path_factory.mktemp("graph") / "ws.duckdb")
+    with Database(path) as d:
+        yield d
+
+
+def run(tool, db: Database, account: str, **kw):
+    ev = tool(db, EvidenceLedger(), account, **kw)
+    assert ev.error is None, ev.error
+    return ev
+
+
+def test_exposure_paths_hops_and_shares(db: Database) -> None:
+    ev = run(exposure, db, "ACC-000001")
+    assert set(ev.facts) == set(facts_of("exposure"))
+    assert ev.facts == {
+        "sanctioned_min_hops": 2, "sanctioned_share": 0.2,       # 4,000 of 20,000 crypto in+out
+        "mixer_min_hops": 3, "mixer_share": 0.15,                # 3,000 reach MIX; MIX2 predates the funds
+        "scam_min_hops": 2, "scam_share": 0.1,                   # 2,000 of the 6,000 deposit came from phishing
+        "scam_linked_senders": 1, "risky_min_hops": 2,
+    }
+    by_addr = {r[2]: r for r in ev.rows}
+    assert by_addr[SANC.lower()][7] == f"ACC-000001 -> {X1.lower()} -> {SANC.lower()}"
+    assert by_addr[MIX.lower()][1] == 3 and MIX2.lower() not in by_addr
+    assert by_addr[SCAM.lower()][0] == "received_from"
+    assert "TX-" in by_addr[SANC.lower()][9]
+    assert "4,000.00 USD" in ev.summary and SANC.lower() in ev.summary
+
+
+def test_exposure_limits_hops_and_handles_mixed_case(db: Database) -> None:
+    ev = run(exposure, db, "ACC-000001", max_hops=2)
+    assert ev.facts["mixer_min_hops"] == 99 and ev.facts["mixer_share"] == 0.0
+    assert ev.facts["sanctioned_min_hops"] == 2
+    clean = run(exposure, db, "ACC-000021")
+    assert clean.facts["risky_min_hops"] == 99 and clean.facts["scam_linked_senders"] == 0
+
+
+def test_trace_forward_crosses_withdrawals_and_chain(db: Database) -> None:
+    ev = run(trace, db, "ACC-000001", direction="out", max_hops=3)
+    pairs = {(r[1], r[2]) for r in ev.rows}
+    assert ("ACC-000001", X1.lower()) in pairs and (X2.lower(), MIX.lower()) in pairs
+    assert (X2.lower(), MIX2.lower()) not in pairs  # earlier than the funds: time order
+    assert "mixer" in ev.summary and "sanctioned" in ev.summary
+    back = run(trace, db, X2, direction="in", max_hops=2, since=dt.datetime(2026, 1, 1))
+    assert {(r[1], r[2]) for r in back.rows} >= {(X1.lower(), X2.lower()), ("ACC-000001", X1.lower())}
+
+
+def test_trace_min_usd_and_asset_filters(db: Database) -> None:
+    ev = run(trace, db, "ACC-000031", direction="out", max_hops=2, min_usd=1_950)
+    assert {r[2] for r in ev.rows} == {f"ACC-00003{i}" for i in range(2, 7)}
+    ev = run(trace, db, "ACC-000001", direction="both", max_hops=1, asset="USD")
+    assert {(r[1], r[2]) for r in ev.rows} == {("BANK-US-1", "ACC-000001")}
+
+
+def test_clusters_mule_ring_with_collector(db: Database) -> None:
+    ev = run(clusters, db, "ACC-000011")
+    assert set(ev.facts) == set(facts_of("clusters"))
+    assert ev.facts == {
+        "shared_device_accounts": 4, "shared_ip_accounts": 0, "cluster_size": 5,
+        "cluster_common_collector": 1, "cluster_forward_share": 0.9, "cluster_new_low_kyc_share": 0.8,
+    }
+    assert "ACC-000010" in ev.summary and ev.rows[0][0] == "ACC-000011"
+
+
+def test_clusters_family_without_collector(db: Database) -> None:
+    ev = run(clusters, db, "ACC-000021")
+    assert ev.facts["shared_ip_accounts"] == 1 and ev.facts["shared_device_accounts"] == 0
+    assert ev.facts["cluster_size"] == 2 and ev.facts["cluster_common_collector"] == 0
+    assert ev.facts["cluster_forward_share"] == 0.0
+
+
+def test_cycles_time_ordered(db: Database) -> None:
+    ev = run(cycles, db, "ACC-000021")
+    assert ev.facts == {"cycle_count": 1, "cycle_return_share": 0.9}
+    assert ev.rows[0][0] == "ACC-000021 -> ACC-000022 -> ACC-000023 -> ACC-000021"
+    assert run(cycles, db, "ACC-000031").facts == {"cycle_count": 0, "cycle_return_share": 0.0}
+
+
+def test_counterparties_fan_out(db: Database) -> None:
+    ev = run(counterparties, db, "ACC-000031")
+    assert set(ev.facts) == set(facts_of("counterparties"))
+    assert ev.facts == {
+        "in_counterparties_window": 1, "out_counterparties_window": 5, "in_account_senders_7d": 0,
+        "out_account_receivers_7d": 5, "new_counterparty_share": 1.0, "amount_uniformity": 1.0,
+        "recurring_counterparty_share": 0.0,
+    }
+    row = next(r for r in ev.rows if r[0] == "ACC-000032")
+    assert row[1] is True and row[5] == 2000.0 and row[6] == 1
+
+
+def test_counterparties_recurring_and_new(db: Database) -> None:
+    ev = run(counterparties, db, "ACC-000070")
+    assert ev.facts["new_counterparty_share"] == 0.5  # 72 new, 71 paid in August
+    assert ev.facts["recurring_counterparty_share"] == 0.5
+    assert ev.facts["in_account_senders_7d"] == 1 and ev.facts["out_account_receivers_7d"] == 2
+    assert ev.facts["amount_uniformity"] == 1.0  # two identical 300 payments out
+
+
+def test_flow_shape_scatter_gather(db: Database) -> None:
+    ev = run(flow_shape, db, "ACC-000031")
+    assert set(ev.facts) == set(facts_of("flow_shape"))
+    assert ev.facts == {"forward_share_72h": 1.0, "intermediaries_to_common_sink": 5, "layer_depth": 1,
+                        "layer_width": 5, "bipartite_pairs": 0}
+
+
+def test_flow_shape_stack_and_bipartite(db: Database) -> None:
+    stack = run(flow_shape, db, "ACC-000041").facts
+    assert (stack["layer_depth"], stack["layer_width"], stack["intermediaries_to_common_sink"]) == (2, 3, 1)
+    assert run(flow_shape, db, "ACC-000061").facts["bipartite_pairs"] == 9

@@ -1,0 +1,176 @@
+"""Shared plumbing of the graph tools: entity spelling, time windows, table presence, labels.
+
+Every graph tool reads the derived `flows` table (one row per side of every transaction and chain
+transfer, sorted by entity and ts) and filters it by `entity` first, so DuckDB prunes row groups by
+their zone maps instead of scanning. Nothing here formats a user string into SQL: values travel as
+`$name` parameters; only constant, code-authored fragments are joined into statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tools.db import Database
+from tools.schema import RISKY_CATEGORIES
+
+EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+FAR_PAST = dt.datetime(1970, 1, 1)
+FAR_FUTURE = dt.datetime(2999, 12, 31)
+
+_TABLES: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def norm_entity(entity: str) -> str:
+    """The spelling `flows` uses: EVM addresses lower-cased, everything else as given (trimmed)."""
+    e = entity.strip()
+    return e.lower() if EVM_RE.match(e) else e
+
+
+def naive_utc(ts: dt.datetime | dt.date | str | None) -> dt.datetime | None:
+    """Timestamps in the workspace are naive UTC; accept aware datetimes, dates and ISO strings too."""
+    if ts is None:
+        return None
+    if isinstance(ts, str):
+        ts = dt.datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
+    if not isinstance(ts, dt.datetime):
+        return dt.datetime(ts.year, ts.month, ts.day)
+    if ts.tzinfo is not None:
+        return ts.astimezone(dt.UTC).replace(tzinfo=None)
+    return ts
+
+
+def tables(db: Database) -> frozenset[str]:
+    """Names of the tables (and views) of the workspace, cached per connection."""
+    known = _TABLES.get(db)
+    if known is None:
+        rows = db.execute("SELECT table_name FROM information_schema.tables").rows
+        known = frozenset(r[0] for r in rows)
+        _TABLES[db] = known
+    return known
+
+
+def has_table(db: Database, name: str) -> bool:
+    """True when the optional table exists (addresses, logins, chain_transfers may be absent)."""
+    return name in tables(db)
+
+
+def resolve_as_of(db: Database, entity: str, as_of: dt.datetime | None) -> dt.datetime:
+    """The reference time of a question: given, else the entity's latest alert, else its last flow.
+
+    Tools are asked about an alert, so the alert's creation time is the natural "now"; without one
+    the last activity keeps a historical workspace meaningful (wall-clock now would see nothing).
+    """
+    given = naive_utc(as_of)
+    if given is not None:
+        return given
+    if has_table(db, "alerts"):
+        ts = db.scalar("SELECT max(created_at) FROM alerts WHERE account_id = $e", {"e": entity})
+        if ts is not None:
+            return ts
+    ts = db.scalar("SELECT max(ts) FROM flows WHERE entity = $e", {"e": entity})
+    if ts is not None:
+        return ts
+    ts = db.scalar("SELECT max(ts) FROM flows")
+    return ts if ts is not None else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def window(as_of: dt.datetime, window_days: int) -> tuple[dt.datetime, dt.datetime]:
+    """The alert window: the `window_days` days before `as_of`, both ends inclusive."""
+    return as_of - dt.timedelta(days=window_days), as_of
+
+
+def accounts_among(db: Database, entities: Iterable[str]) -> set[str]:
+    """The entities that are exchange accounts (joined on accounts.account_id, never a prefix)."""
+    ents = sorted(set(entities))
+    if not ents:
+        return set()
+    rows = db.execute("SELECT account_id FROM accounts WHERE account_id IN (SELECT unnest($e))", {"e": ents}).rows
+    return {r[0] for r in rows}
+
+
+@dataclass(frozen=True)
+class Label:
+    """A screening-list label of an address."""
+
+    category: str
+    list_name: str
+    entity_name: str | None = None
+
+    @property
+    def risky(self) -> bool:
+        return self.category in RISKY_CATEGORIES
+
+
+def labels_of(db: Database, entities: Iterable[str]) -> dict[str, Label]:
+    """Labels of the given entities from `addresses` (risky categories first when several)."""
+    ents = sorted(set(entities))
+    if not ents or not has_table(db, "addresses"):
+        return {}
+    cols = address_columns(db)
+    list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
+    name_expr = "entity_name" if "entity_name" in cols else "NULL"
+    key = "address_norm" if "address_norm" in cols else "address"
+    rows = db.execute(
+        f"SELECT {key}, category, {list_expr}, {name_expr} FROM addresses "
+        f"WHERE {key} IN (SELECT unnest($e)) ORDER BY {key}, list_contains($risky, category) DESC, category",
+        {"e": ents, "risky": list(RISKY_CATEGORIES)},
+    ).rows
+    out: dict[str, Label] = {}
+    for addr, cat, lst, name in rows:
+        out.setdefault(addr, Label(cat, str(lst or ""), name))
+    return out
+
+
+_ADDR_COLS: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def address_columns(db: Database) -> frozenset[str]:
+    """Columns of the `addresses` table (optional columns vary by import)."""
+    cols = _ADDR_COLS.get(db)
+    if cols is None:
+        rows = db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'addresses'").rows
+        cols = frozenset(r[0] for r in rows)
+        _ADDR_COLS[db] = cols
+    return cols
+
+
+def address_key(db: Database) -> str:
+    """The column of `addresses` that matches `flows.entity` spelling."""
+    return "address_norm" if "address_norm" in address_columns(db) else "address"
+
+
+def usd(x: float | None) -> str:
+    """USD for summaries: exact to the cent, with thousands separators."""
+    return f"{(x or 0.0):,.2f} USD"
+
+
+def day(ts: dt.datetime | None) -> str:
+    """A timestamp as it appears in summaries (seconds precision, like the rows)."""
+    return ts.isoformat(sep=" ") if ts is not None else "-"
+
+
+def forwarded_within(inflows: list[tuple[dt.datetime, float]], outflows: list[tuple[dt.datetime, float]],
+                     hours: float) -> float:
+    """USD of `inflows` sent out again within `hours`: each outflow consumes, oldest first, what
+    came in during the `hours` before it and was not yet consumed (first in, first out)."""
+    ins = sorted(inflows)
+    left = [amt for _, amt in ins]
+    span = dt.timedelta(hours=hours)
+    total = 0.0
+    start = 0
+    for t_out, amount in sorted(outflows):
+        need = amount
+        while start < len(ins) and ins[start][0] < t_out - span:
+            start += 1
+        i = start
+        while need > 1e-9 and i < len(ins) and ins[i][0] <= t_out:
+            take = min(need, left[i])
+            left[i] -= take
+            need -= take
+            total += take
+            i += 1
+    return total
