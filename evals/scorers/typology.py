@@ -1,0 +1,59 @@
+"""Typology: among alerts that truly need action, did the agent name the right scheme?
+
+Scored on actionable cases only (truth escalate or sar): a benign alert has typology 'none' and is
+the disposition scorer's business. Macro-F1 averages the F1 of each typology *present in the truth
+of the scored cases*, so a rare scheme counts as much as a common one. A wrong prediction already
+costs the true class its recall and the predicted class its precision; a predicted label that never
+occurs in the truth (an invented 'ponzi', say) is listed in the per-typology table with support 0
+and counted in `typology_unknown_predicted` when it is outside the vocabulary, but it does not add a
+zero class to the macro average (sklearn's `labels=` convention), so two wrong guesses of different
+made-up names do not score worse than two of the same one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.report import CaseReport
+from evals.dataset import LabelledCase
+from evals.scorers.base import Record, Scorer, f1, ratio
+from tools.schema import TYPOLOGIES
+
+NAME = "typology"
+
+
+def score(case: LabelledCase, report: CaseReport | None) -> Record:
+    """Truth and predicted typology, and whether the case is in scope (actionable truth)."""
+    pred = report.decision.typology if report is not None else "error"
+    return {"truth": case.typology, "pred": pred, "actionable": case.actionable, "correct": pred == case.typology}
+
+
+def aggregate(records: list[Record]) -> dict[str, Any]:
+    """Macro-F1 and accuracy over actionable cases, and a per-typology table."""
+    scoped = [r for r in records if r["actionable"]]
+    truth_labels = sorted({r["truth"] for r in scoped})
+    labels = truth_labels + sorted({r["pred"] for r in scoped} - set(truth_labels))
+    table: list[dict[str, Any]] = []
+    f1s: list[float] = []
+    for label in labels:
+        tp = sum(r["truth"] == label and r["pred"] == label for r in scoped)
+        fp = sum(r["truth"] != label and r["pred"] == label for r in scoped)
+        fn = sum(r["truth"] == label and r["pred"] != label for r in scoped)
+        row_f1 = f1(tp, fp, fn)
+        table.append({"typology": label, "support": tp + fn, "predicted": tp + fp, "tp": tp,
+                      "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn), "f1": row_f1,
+                      "in_vocabulary": label in TYPOLOGIES})
+        if label in truth_labels and row_f1 is not None:
+            f1s.append(row_f1)
+    return {
+        "typology_n": len(scoped),
+        "typology_macro_f1": sum(f1s) / len(f1s) if f1s else None,
+        "typology_accuracy": ratio(sum(r["correct"] for r in scoped), len(scoped)),
+        "typology_unknown_predicted": sum(r["pred"] not in TYPOLOGIES and r["pred"] != "error" for r in scoped),
+        "per_typology": table,
+    }
+
+
+def typology_scorer() -> Scorer:
+    """The typology scorer."""
+    return Scorer(NAME, score, aggregate)
