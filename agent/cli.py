@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from agent import cli_agent, cli_bench, cli_chat, cli_data, cli_eval, cli_profile, cli_tools, cli_triage
+from agent import cli_agent, cli_bench, cli_chat, cli_data, cli_eval, cli_graph, cli_profile, cli_tools, cli_triage
 from tools.errors import SleuthError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +32,8 @@ app.add_typer(cli_eval.eval_app, name="eval")
 app.add_typer(cli_bench.bench_app, name="bench")
 cli_data.register(app)
 cli_tools.register(app)
+cli_graph.register(app)
+cli_graph.register_bench(cli_bench.bench_app)
 cli_profile.register(app)
 cli_agent.register(app)
 cli_triage.register(app)

@@ -135,8 +135,11 @@ def _summary(w: Walk, edges: list, max_hops: int, cap: int) -> str:
         if nid != w.root:
             k = node_kind(w, nid)
             kinds[k] = kinds.get(k, 0) + 1
-    parts = [f"{way} trace from {w.root} over {max_hops} hops: {len(w.nodes) - 1} entities "
-             f"({', '.join(f'{v} {k}s' for k, v in sorted(kinds.items()))}) and {len(edges)} edges."]
+    names = {"account": ("account", "accounts"), "bank": ("bank", "banks"),
+             "address": ("external address", "external addresses")}
+    counts = ", ".join(f"{v} {names[k][v != 1]}" for k, v in sorted(kinds.items()))
+    parts = [f"{way} trace from {w.root} over {max_hops} hops: {len(w.nodes) - 1} entities ({counts}) "
+             f"and {len(edges)} edges."]
     risky = sorted((n for n in w.nodes.values() if n.label and n.label.risky), key=lambda n: (n.hop, n.id))
     if risky:
         parts.append("Labelled risky: " + "; ".join(

@@ -62,6 +62,7 @@ class Node:
     parent: str | None = None
     is_account: bool = False
     label: Label | None = None
+    side: str = "out"
 
 
 @dataclass
@@ -147,7 +148,7 @@ def walk(
                 t0 = node.t0 if node.t0 is not None else t_next
                 cand = candidates.get(cp)
                 if cand is None:
-                    candidates[cp] = cand = Node(cp, hop, t_next, t0, 0.0, nid)
+                    candidates[cp] = cand = Node(cp, hop, t_next, t0, 0.0, nid, side=direction)
                     cand_edges[cp] = []
                 else:
                     cand.t = min(cand.t, t_next) if direction == "out" else max(cand.t, t_next)
