@@ -242,13 +242,13 @@ def _check_table(node: exp.Table, allowed: set[str], catalog: str, table_funcs: 
     catalog_name = node.args.get("catalog")
     if schema_name is None and catalog_name is None and name.lower() in _visible_ctes(node):
         return
+    if catalog_name is not None and catalog_name.name.lower() != catalog:
+        raise SqlRejected(f"database {catalog_name.name!r} is not allowed; write the bare table name, e.g. {name}")
+    if schema_name is not None and schema_name.name.lower() != "main":
+        raise SqlRejected(f"schema {schema_name.name!r} is not allowed; query the workspace tables by bare name")
     if name.lower() not in allowed or not _PLAIN_NAME.match(name):
         raise SqlRejected(f"{name!r} is not a workspace table (files and other sources cannot be read); "
                           f"tables: {', '.join(sorted(allowed))}")
-    if schema_name is not None and schema_name.name.lower() != "main":
-        raise SqlRejected(f"schema {schema_name.name!r} is not allowed; write the bare table name, e.g. {name}")
-    if catalog_name is not None and catalog_name.name.lower() != catalog:
-        raise SqlRejected(f"database {catalog_name.name!r} is not allowed; write the bare table name, e.g. {name}")
 
 
 def _check_table_function(func: exp.Func, table_funcs: set[int]) -> None:
