@@ -266,3 +266,37 @@ def test_flow_shape_stack_and_bipartite(db: Database) -> None:
     stack = run(flow_shape, db, "ACC-000041").facts
     assert (stack["layer_depth"], stack["layer_width"], stack["intermediaries_to_common_sink"]) == (2, 3, 1)
     assert run(flow_shape, db, "ACC-000061").facts["bipartite_pairs"] == 9
+
+
+def test_picture_png_and_html(db: Database, tmp_path: Path) -> None:
+    from tools.graph.picture import layout, render_html, render_png
+    from tools.graph.trace import trace_walk
+
+    w = trace_walk(db, "ACC-000001", "both", 3)
+    png = render_png(w, tmp_path / "f.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = render_html(w, tmp_path / "f.html").read_text()
+    assert "<svg" in page and SANC.lower() in page and "sanctioned" in page
+    assert "src=" not in page and "https://" not in page  # self-contained: nothing fetched
+    folded = layout(trace_walk(db, "ACC-000041", "out", 3), max_nodes=5)
+    assert "folded" in folded.note and any(n.startswith("+3 more") for n in folded.nodes)
+    assert all(e.src in folded.nodes and e.dst in folded.nodes for e in folded.edges)
+
+
+def test_cli_trace_json_and_pictures(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    build(tmp_path / "sleuth.duckdb")
+    res = CliRunner().invoke(app, ["trace", "ACC-000031", "--hops", "2", "--direction", "out", "--json",
+                                   "--png", str(tmp_path / "t.png"), "--html", str(tmp_path / "t.html"),
+                                   "--home", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["tool"] == "trace" and out["row_count"] == 10 and len(out["pictures"]) == 2
+    assert (tmp_path / "t.png").stat().st_size > 1000
+    bad = CliRunner().invoke(app, ["trace", "ACC-000031", "--direction", "sideways", "--home", str(tmp_path)])
+    assert bad.exit_code != 0
