@@ -157,7 +157,7 @@ def test_run_sql_records_rows_as_evidence(db: Database) -> None:
     assert ev.columns == ["kind", "n"]
     assert ev.rows == [["crypto_withdrawal", 750], ["fiat_deposit", 750], ["internal_transfer", 750], ["trade", 750]]
     assert ev.summary == "4 rows" and not ev.truncated
-    assert ev.query == "SELECT kind, COUNT(*) AS n FROM transactions GROUP BY kind ORDER BY kind"
+    assert ev.query == "SELECT kind, COUNT(*) AS n FROM transactions GROUP BY kind ORDER BY kind LIMIT 201"
     assert ev.args == {"query": "select kind, count(*) as n from transactions group by kind order by kind"}
     assert "[E1] sql(" in ev.render()
 
@@ -174,8 +174,12 @@ def test_run_sql_row_cap_marks_truncation(db: Database) -> None:
     ledger = EvidenceLedger(row_cap=50)
     ev = run_sql(db, ledger, "SELECT txn_id FROM transactions ORDER BY txn_id", row_cap=10)
     assert len(ev.rows) == 10 and ev.truncated and "more than 10 rows" in ev.summary
+    assert ev.query.endswith("ORDER BY txn_id LIMIT 11") and ev.rows[-1] == ["T000009"]
     ev = run_sql(db, ledger, "SELECT txn_id FROM transactions ORDER BY txn_id LIMIT 10", row_cap=10)
     assert len(ev.rows) == 10 and not ev.truncated and ev.summary == "10 rows"
+    assert ev.query.endswith("LIMIT 10")
+    ev = run_sql(db, ledger, "SELECT src FROM transactions UNION ALL SELECT dst FROM transactions", row_cap=3)
+    assert len(ev.rows) == 3 and ev.truncated and ev.query.endswith("LIMIT 4")
 
 
 def test_default_row_cap_comes_from_settings(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,3 +338,29 @@ def test_langchain_tools_return_text_and_evidence(db: Database) -> None:
     msg = tools["describe_schema"].invoke({"type": "tool_call", "id": "c3", "name": "describe_schema", "args": {}})
     assert msg.content.startswith("[E3] describe_schema()\nDuckDB workspace tables")
     assert [e.id for e in ledger.all()] == ["E1", "E2", "E3"]
+
+
+# --- the second opinion: DuckDB's own parser, checked on its own ----------------------------------
+
+@pytest.mark.parametrize(("statement", "reason"), [
+    ("SELECT * FROM read_csv('x.csv')", "table function read_csv"),
+    ("SELECT * FROM 'x.csv'", "'x.csv' is not a workspace table"),
+    ("SELECT getenv('HOME')", r"function getenv\(\)"),
+    ("SELECT main.lower('A')", r"function lower\(\)"),
+    ("SELECT * FROM system.main.accounts", "'accounts' is not a workspace table"),
+    ("SELECT 1; SELECT 2", "only one statement"),
+    ("COPY accounts TO 'x.csv'", "DuckDB cannot parse"),
+    ("SELECT * FROM (PIVOT accounts ON kind)", "DuckDB cannot parse"),
+])
+def test_duckdb_cross_check_refuses_on_its_own(statement: str, reason: str) -> None:
+    from tools.sql_guard import _duckdb_cross_check
+
+    with pytest.raises(SqlRejected, match=reason):
+        _duckdb_cross_check(statement, set(ALL_TABLES), "sleuth")
+
+
+def test_duckdb_cross_check_passes_ctes_and_allowed_table_functions() -> None:
+    from tools.sql_guard import _duckdb_cross_check
+
+    _duckdb_cross_check("WITH a AS (SELECT * FROM range(3)) SELECT upper(kind), a.* FROM a, accounts, "
+                        "unnest([1]) u(x) WHERE kind LIKE 'i%'", set(ALL_TABLES), "sleuth")

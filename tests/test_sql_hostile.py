@@ -279,3 +279,21 @@ def test_guard_rejects(db: Database, ws: Path, query: str) -> None:
 def test_connection_still_answers(db: Database) -> None:
     ev = run_sql(db, EvidenceLedger(), "SELECT count(*) FROM accounts")
     assert ev.rows == [[3]]
+
+
+# Quoting tricks where a naive splitter would see a second statement. The guard may accept them,
+# because what runs is the statement regenerated from the parse tree: one SELECT of a string.
+QUOTING_TRICKS = [
+    ("SELECT E'a\\'; COPY accounts TO ''out.csv'' --'", "a'; COPY accounts TO 'out.csv' --"),
+    ("SELECT $tag$ a'; DROP TABLE accounts; $tag$", " a'; DROP TABLE accounts; "),
+    ("SELECT $$; DROP TABLE accounts; $$", "; DROP TABLE accounts; "),
+    ("SELECT 1 /* nested /* comment */ ; DROP TABLE accounts; */", 1),
+    ("SELECT '--' || '/*' || ';' AS x -- ; ATTACH 'x.db'", "--/*;"),
+]
+
+
+@pytest.mark.parametrize(("query", "value"), QUOTING_TRICKS)
+def test_quoting_tricks_run_as_one_harmless_select(db: Database, query: str, value: object) -> None:
+    ev = run_sql(db, EvidenceLedger(), query)
+    assert ev.error is None, ev.error
+    assert ev.rows == [[value]]

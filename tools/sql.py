@@ -51,7 +51,7 @@ def guarded_query(db: Database, query: str, params: Params = None, row_cap: int 
     if cap < 1:
         raise ValueError(f"row_cap must be at least 1, got {cap}")
     tables, catalog = allowlist(db)
-    sql = validate_sql(query, tables=tables, catalog=catalog)
+    sql = validate_sql(query, tables=tables, catalog=catalog, max_rows=cap + 1)
     res = db.execute(sql, params, max_rows=cap + 1)
     return SqlResult(sql, res.columns, res.rows[:cap], len(res.rows) > cap, cap, res.elapsed_ms)
 

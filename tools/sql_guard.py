@@ -90,17 +90,22 @@ class SqlRejected(SleuthError):
     exit_code = 2
 
 
-def validate_sql(query: str, tables: Collection[str] | None = None, catalog: str | None = None) -> str:
+def validate_sql(query: str, tables: Collection[str] | None = None, catalog: str | None = None,
+                 max_rows: int | None = None) -> str:
     """The normalised single read-only statement, or SqlRejected with a reason a model can act on.
 
     `tables` is the allowlist of queryable table names (default: the contract tables plus `flows`
     and `meta`); `catalog` is the workspace database name, the only catalog a table may name.
+    `max_rows` adds `LIMIT max_rows` when the query has no LIMIT of its own, so DuckDB stops early
+    instead of materialising rows the caller would drop.
     """
     allowed = {t.lower() for t in (DEFAULT_TABLES if tables is None else tables)}
     _check_text(query)
     root = _parse_one(query)
     try:
         _check_tree(root, allowed, (catalog or "").lower())
+        if max_rows is not None and root.args.get("limit") is None and not isinstance(root, exp.Subquery):
+            root = root.limit(max_rows)
         normalised = root.sql(dialect="duckdb", comments=False)
     except RecursionError as e:
         raise SqlRejected("query is nested too deeply; flatten it with a CTE (WITH name AS (...))") from e
