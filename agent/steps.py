@@ -34,6 +34,9 @@ def _profile(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, A
                    window_days=args.get("window_days", ctx.settings.window_days))
 
 
+DIRECTIONS = {"forward": "out", "backward": "in", "out": "out", "in": "in", "both": "both"}
+
+
 def _graph(name: str) -> StepFn:
     def run(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, Any]) -> Evidence:
         import tools.graph as graph
@@ -44,6 +47,16 @@ def _graph(name: str) -> StepFn:
         return fn(ctx.db, ctx.ledger, _account(alert, args), **kwargs)
 
     return run
+
+
+def _trace(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, Any]) -> Evidence:
+    """Trace with the playbooks' (forward/backward, hops) or the router's (out/in, hops) wording."""
+    from tools.graph import trace
+
+    direction = DIRECTIONS.get(str(args.get("direction", "out")), "out")
+    return trace(ctx.db, ctx.ledger, _account(alert, args), direction=direction,
+                 max_hops=int(args.get("hops", args.get("max_hops", 2))), min_usd=float(args.get("min_usd", 0.0)),
+                 as_of=_as_of(alert), window_days=ctx.settings.window_days)
 
 
 def _screen_counterparties(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, Any]) -> Evidence:
@@ -78,7 +91,7 @@ REGISTRY: dict[str, StepFn] = {
     "clusters": _graph("clusters"),
     "cycles": _graph("cycles"),
     "flow_shape": _graph("flow_shape"),
-    "trace": _graph("trace"),
+    "trace": _trace,
     "screen_counterparties": _screen_counterparties,
     "screen": _screen,
     "sql": _sql,

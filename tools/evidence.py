@@ -61,7 +61,7 @@ class Evidence(BaseModel):
             lines += [" | ".join(str(c) for c in row) for row in self.rows[:max_rows]]
             if self.row_count > min(len(self.rows), max_rows):
                 lines.append(f"... {self.row_count - min(len(self.rows), max_rows)} more rows not shown")
-        elif not self.facts:
+        elif not self.facts and not self.summary:
             lines.append("(no rows: the tool found nothing)")
         return "\n".join(lines)
 

@@ -34,6 +34,9 @@ def gather_evidence(state: CaseState, runtime: Runtime[InvestigationContext]) ->
                     continue
                 seen.add(key)
                 ev = run_step(ctx, state["alert"], step.tool, step.args)
+                if step.tool == "sql" and not ev.error:
+                    first = dict(zip(ev.columns, ev.rows[0], strict=False)) if ev.rows else {}
+                    ev.facts = {name: first.get(name, 0) for name in step.facts}
                 events.append(tool_event(ev, f"playbook:{typ}:{step.id}"))
         update["evidence"] = new_evidence(ctx, before)
         update.setdefault("trace", []).extend(events)
