@@ -64,15 +64,12 @@ def register(app: typer.Typer) -> None:
 
 
 def case_picture(settings, report) -> str | None:  # type: ignore[no-untyped-def]
-    """A base64 PNG of the subject's fund flow for the HTML case file, when the graph tools can draw it."""
-    try:
-        from tools.graph.picture import trace_png_base64
-    except ImportError:
-        return None
+    """A base64 PNG of the subject's fund flow for the HTML case file (None when nothing moved)."""
+    from agent.pictures import case_picture_b64
     from tools.db import Database
 
     with Database.open(settings) as db:
-        return trace_png_base64(db, report.alert["account_id"], as_of=report.alert.get("created_at"))
+        return case_picture_b64(db, report.alert["account_id"], report.alert.get("created_at"))
 
 
 def show_report(report) -> None:  # type: ignore[no-untyped-def]

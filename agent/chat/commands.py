@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -106,7 +105,11 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
             raise InputInvalid("direction must be in, out or both")
         ev = step("trace", account_id=account, hops=hops, direction=direction)
         show_evidence(console, ev)
-        for path in write_pictures(session, ev, account):
+        from agent.pictures import trace_pictures
+
+        out = session.settings.home / "pictures"
+        for path in trace_pictures(session.db, account, direction, hops, session.focus().get("created_at"),
+                                   out / f"trace-{account}-{direction}-{hops}"):
             console.print(f"picture: {path}")
 
     def profile() -> None:
@@ -153,14 +156,3 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
         raise InputInvalid(f"unknown command {cmd}; /help lists them")
     handler()
     return True
-
-
-def write_pictures(session: ChatSession, ev: Evidence, account: str) -> list[Path]:
-    """PNG and HTML pictures of a trace, when the graph tools can draw them."""
-    try:
-        from tools.graph.picture import write_trace_pictures
-    except ImportError:
-        return []
-    out = session.settings.home / "pictures"
-    out.mkdir(parents=True, exist_ok=True)
-    return write_trace_pictures(ev, out / f"trace-{account}")
