@@ -1,0 +1,334 @@
+"""`sleuth eval run`: investigate every labelled case, score it, and write the run log and reports.
+
+A run lives in one folder (`<runs_dir>/<case set>-<model>-<time>/` unless `--out` says otherwise):
+
+- `meta.json`: what the run is (model, case file and its hash, judge) and its sessions;
+- `cases.jsonl`: one scored `CaseRecord` a line, appended with flush + fsync the moment a case
+  finishes, so a crash or Ctrl-C loses no finished case;
+- `run.json`, `report.md`, `report.html`, `cases/`: written when every case is done.
+
+Resuming (`--resume`) reads `cases.jsonl`, drops a torn last line (a write cut by a crash), and
+runs only the cases not in it; a lock on the folder stops two processes from working on one run,
+so every case is recorded exactly once. A resume must use the same model, judge and case file
+(same SHA-256): mixing them would make one run's metrics describe two different things.
+
+Cases run in a pool of worker processes (see `evals.workers`); scoring, the optional judge and
+all writes happen in this process, in the order results arrive.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing as mp
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.report import CaseReport
+from agent.store import atomic_write
+from evals.baseline import BASELINES
+from evals.dataset import CaseSet, LabelledCase, load_cases
+from evals.log import CaseRecord, CaseSetInfo, RunLog, Timings, Tokens
+from evals.scorers import AGGREGATORS, default_scorers
+from evals.scorers.base import Scorer, quantile
+from evals.scorers.trace import summarize
+from evals.workers import Factory, default_factory, init_worker, run_one, worker_task
+from tools.errors import InputInvalid, NotFound, WorkspaceMissing
+from tools.settings import Settings
+
+CASES_FILE = "cases.jsonl"
+META_FILE = "meta.json"
+LOCK_FILE = ".lock"
+
+
+@dataclass
+class RunOptions:
+    """The `eval run` flags."""
+
+    cases: Path
+    model: str
+    limit: int | None = None
+    workers: int = 1
+    out: Path | None = None
+    resume: bool = False
+    judge: str | None = None
+    repeats: int = 1
+
+
+class Session(BaseModel):
+    """One invocation of `eval run` on a run folder (the first run or a resume)."""
+
+    started_at: str
+    finished_at: str | None = None
+    wall_seconds: float | None = None
+    cases_run: int = 0
+    workers: int = 1
+
+
+class RunMeta(BaseModel):
+    """`meta.json`: what a run is, fixed at its start and checked on every resume."""
+
+    run_id: str
+    model: str
+    case_set: CaseSetInfo
+    judge: str | None = None
+    repeats: int = 1
+    sessions: list[Session] = Field(default_factory=list)
+
+
+def now_iso() -> str:
+    """UTC now, ISO with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def validate_model(model: str) -> None:
+    """Reject a model name no backend knows, before any worker starts."""
+    if model in ("rules", "local") or model in BASELINES or (model.startswith("openai:") and len(model) > 7):
+        return
+    raise InputInvalid(f"unknown --model {model!r}: use rules, local, openai:<model> or {', '.join(BASELINES)}")
+
+
+def backend_of(model: str) -> str:
+    """The backend part of a model name: 'openai:gpt-4o' -> 'openai', 'local:qwen...' -> 'local'."""
+    return model.split(":", 1)[0] if model else "unknown"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "run"
+
+
+# -- the run folder ---------------------------------------------------------------------------
+
+def _find_latest(settings: Settings, model: str, case_set: CaseSet) -> Path:
+    candidates = []
+    for meta_path in settings.runs_dir.glob(f"*/{META_FILE}") if settings.runs_dir.exists() else []:
+        try:
+            meta = RunMeta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+        except ValidationError:
+            continue
+        if meta.model == model and meta.case_set.sha256 == case_set.sha256:
+            candidates.append((meta_path.stat().st_mtime, meta_path.parent))
+    if not candidates:
+        raise NotFound(f"no run of {model} on {case_set.path} to resume under {settings.runs_dir}; "
+                       "drop --resume to start one, or give its folder with --out")
+    return max(candidates)[1]
+
+
+def open_meta(opts: RunOptions, settings: Settings, case_set: CaseSet) -> tuple[Path, RunMeta]:
+    """The run folder and its meta: new, or the one being resumed (checked for consistency)."""
+    if opts.resume:
+        run_dir = opts.out or _find_latest(settings, opts.model, case_set)
+        meta_path = run_dir / META_FILE
+        if not meta_path.exists():
+            raise NotFound(f"{run_dir} is not an eval run folder (no {META_FILE}); drop --resume to start one there")
+        meta = RunMeta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+        problems = []
+        if meta.model != opts.model:
+            problems.append(f"model {meta.model!r}, not {opts.model!r}")
+        if meta.case_set.sha256 != case_set.sha256:
+            problems.append(f"case file {meta.case_set.path} with another hash (the case file changed)")
+        if meta.judge != opts.judge or (opts.judge and meta.repeats != opts.repeats):
+            problems.append(f"judge {meta.judge!r} x{meta.repeats}, not {opts.judge!r} x{opts.repeats}")
+        if problems:
+            raise InputInvalid(f"cannot resume {run_dir}: it was run with {'; '.join(problems)}")
+        return run_dir, meta
+    run_id = f"{case_set.name}-{_slug(opts.model)}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    run_dir = opts.out or settings.runs_dir / run_id
+    if (run_dir / CASES_FILE).exists() and (run_dir / CASES_FILE).stat().st_size > 0:
+        raise InputInvalid(f"{run_dir} already holds an eval run; add --resume to finish it, or choose another --out")
+    meta = RunMeta(run_id=run_dir.name, model=opts.model, judge=opts.judge, repeats=opts.repeats,
+                   case_set=CaseSetInfo(name=case_set.name, path=str(case_set.path), sha256=case_set.sha256,
+                                        n_cases=len(case_set), limit=opts.limit))
+    return run_dir, meta
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the run folder (one writer per run: exactly-once recording)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK_FILE, "w") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise InputInvalid(f"{run_dir} is in use by another `sleuth eval run`") from e
+        yield
+
+
+def read_records(path: Path) -> list[CaseRecord]:
+    """Finished cases of a run, first record per alert; a torn last line is cut off the file."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):  # the last write was cut short: that case was never finished
+        with open(path, "r+b") as fh:
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+    records: dict[str, CaseRecord] = {}
+    for lineno, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = CaseRecord.model_validate_json(line)
+        except ValidationError as e:
+            raise InputInvalid(f"{path}:{lineno}: not a case record ({e.errors()[0]['msg']})") from e
+        records.setdefault(rec.alert_id, rec)
+    return list(records.values())
+
+
+def append_record(fh: IO[str], record: CaseRecord) -> None:
+    """One finished case, durable before the next one starts."""
+    fh.write(record.model_dump_json() + "\n")
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+# -- scoring and the log ----------------------------------------------------------------------
+
+def score_case(scorers: list[Scorer], label: LabelledCase, report: CaseReport | None, error: str | None,
+               seconds: float) -> CaseRecord:
+    """A case's record: its input, report, trace summary and every scorer's record."""
+    return CaseRecord(alert_id=label.alert_id, label=label, report=report, error=error,
+                      trace_summary=summarize(report), scores={s.name: s.score(label, report) for s in scorers},
+                      seconds=round(seconds, 4), finished_at=now_iso())
+
+
+def build_log(meta: RunMeta, records: list[CaseRecord], workers: int) -> RunLog:
+    """The run log from the finished records (in case-file order) and the run's meta."""
+    reports = [r.report for r in records if r.report is not None]
+    backends = Counter(backend_of(r.model) for r in reports)
+    backend = backends.most_common(1)[0][0] if backends else backend_of(meta.model)
+    notes = []
+    if len(backends) > 1:
+        notes.append(f"reports came from several backends: {dict(backends)}")
+    if backend != backend_of(meta.model):
+        notes.append(f"requested {meta.model} but the reports say {backend} (the backend fell back)")
+    errors = [r for r in records if r.error]
+    if errors:
+        notes.append(f"{len(errors)} case(s) failed, scored as wrong; first: {errors[0].alert_id}: {errors[0].error}")
+    by_kind: Counter[str] = Counter()
+    for rep in reports:
+        by_kind.update(rep.tokens)
+    total_tokens = sum(by_kind.values())
+    seconds = [r.seconds for r in records]
+    done_sessions = [s for s in meta.sessions if s.wall_seconds is not None]
+    metrics = aggregate_records(records)
+    from evals.version import code_version
+
+    return RunLog(
+        run_id=meta.run_id, model=meta.model, backend=backend,
+        styles=sorted({r.style for r in reports}), models_seen=sorted({r.model for r in reports}),
+        prompt_versions=sorted({r.prompt_version for r in reports if r.prompt_version}),
+        playbook_versions=sorted({r.playbook_version for r in reports if r.playbook_version}),
+        code=code_version(), case_set=meta.case_set, judge=meta.judge, judge_repeats=meta.repeats,
+        timings=Timings(
+            started_at=meta.sessions[0].started_at if meta.sessions else "", finished_at=now_iso(),
+            wall_seconds=round(sum(s.wall_seconds or 0.0 for s in done_sessions), 3),
+            sessions=len([s for s in meta.sessions if s.cases_run]) or 1,
+            case_seconds_total=round(sum(seconds), 3),
+            case_seconds_mean=sum(seconds) / len(seconds) if seconds else None,
+            case_seconds_p95=quantile(seconds, 0.95), workers=workers),
+        tokens=Tokens(total=total_tokens, by_kind=dict(by_kind),
+                      mean_per_case=total_tokens / len(records) if records else None),
+        metrics=metrics, cases=records, notes=notes)
+
+
+def aggregate_records(records: list[CaseRecord]) -> dict[str, dict]:
+    """Every scorer's metrics from the records alone (scorer order as registered)."""
+    names = {name for r in records for name in r.scores}
+    return {name: agg([r.scores[name] for r in records if name in r.scores])
+            for name, agg in AGGREGATORS.items() if name in names}
+
+
+# -- running ----------------------------------------------------------------------------------
+
+OnStart = Callable[[Path, int, int], None]
+OnCase = Callable[[CaseRecord], None]
+Result = tuple[str, str | None, str | None, float]
+
+
+@contextmanager
+def case_results(opts: RunOptions, settings: Settings, todo: list[str], workers: int,
+                 factory: Factory) -> Iterator[Iterator[Result]]:
+    """Start the backend (in process, or a pool of workers) and yield its results as they finish."""
+    if workers <= 1:
+        investigate, close = factory(settings, opts.model)
+        try:
+            yield (run_one(investigate, alert_id) for alert_id in todo)
+        finally:
+            close()
+        return
+    # fork: workers start at once and inherit the imports; the parent holds no database, model or
+    # helper thread at this point (the judge and the progress bar start after). Elsewhere: spawn.
+    method = "fork" if sys.platform == "linux" else "spawn"
+    with mp.get_context(method).Pool(workers, initializer=init_worker,
+                                     initargs=(factory, settings, opts.model)) as pool:
+        yield pool.imap_unordered(worker_task, todo, chunksize=1)
+
+
+def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default_factory,
+             on_start: OnStart | None = None, on_case: OnCase | None = None) -> tuple[RunLog, Path]:
+    """Run (or resume) an eval and write its log and reports; returns the log and the run folder."""
+    validate_model(opts.model)
+    if opts.repeats > 1 and not opts.judge:
+        raise InputInvalid("--repeats sets how often the --judge scores each narrative; add --judge")
+    if opts.limit is not None and opts.limit < 1:
+        raise InputInvalid("--limit must be at least 1")
+    case_set = load_cases(opts.cases)
+    if opts.model not in BASELINES and factory is default_factory and not settings.db_path.exists():
+        raise WorkspaceMissing(f"no workspace database at {settings.db_path}: run `sleuth workspace ensure` "
+                               "(or `sleuth data load DIR`) first")
+    run_dir, meta = open_meta(opts, settings, case_set)
+    targets = case_set.cases[: opts.limit] if opts.limit else case_set.cases
+    labels = {c.alert_id: c for c in targets}
+    with run_lock(run_dir):
+        done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)}
+        todo = [c.alert_id for c in targets if c.alert_id not in done]
+        workers = max(1, min(opts.workers, len(todo)))
+        if opts.model == "local" and workers > 1:
+            workers = 1  # one llama.cpp server per worker would fight over the same cores and memory
+        session = Session(started_at=now_iso(), workers=workers)
+        meta.sessions.append(session)
+        atomic_write(run_dir / META_FILE, meta.model_dump_json(indent=1))
+        start = time.perf_counter()
+        try:
+            if todo:
+                with case_results(opts, settings, todo, workers, factory) as results:
+                    scorers = default_scorers()
+                    if opts.judge:  # built after the pool forked: the workers never hold a judge
+                        from evals.scorers.judge import build_judge
+
+                        scorers.append(build_judge(opts.judge, settings, opts.repeats)[0])
+                    if on_start:
+                        on_start(run_dir, len(todo), len(targets) - len(todo))
+                    with open(run_dir / CASES_FILE, "a", encoding="utf-8") as fh:
+                        for alert_id, report_json, error, seconds in results:
+                            report = CaseReport.model_validate_json(report_json) if report_json else None
+                            record = score_case(scorers, labels[alert_id], report, error, seconds)
+                            append_record(fh, record)
+                            done[alert_id] = record
+                            session.cases_run += 1
+                            if on_case:
+                                on_case(record)
+            elif on_start:
+                on_start(run_dir, 0, len(targets))
+        finally:
+            session.finished_at = now_iso()
+            session.wall_seconds = round(time.perf_counter() - start, 3)
+            atomic_write(run_dir / META_FILE, meta.model_dump_json(indent=1))
+        log = build_log(meta, [done[c.alert_id] for c in targets], workers)
+        from evals.outputs import write_outputs
+
+        write_outputs(log, run_dir)
+    return log, run_dir
