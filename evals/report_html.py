@@ -16,7 +16,7 @@ from evals.log import RunLog
 from evals.plots import all_plots
 from evals.report_data import report_context
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).parent  # report.html.j2 sits next to this module (package data "*.j2")
 
 
 def render_html(log: RunLog, links: dict[str, str] | None = None) -> str:
