@@ -125,8 +125,18 @@ FROM sides ORDER BY entity, ts
 """
 
 
-def build(path: Path) -> Path:
-    """Write the workspace DuckDB file and return its path."""
+P2P_SIDES_SQL = """
+CREATE TABLE p2p_sides AS
+SELECT * FROM (
+  SELECT buyer AS account_id, 'buyer' AS role, seller AS counterparty, * EXCLUDE (buyer, seller) FROM p2p_orders
+  UNION ALL
+  SELECT seller, 'seller', buyer, * EXCLUDE (buyer, seller) FROM p2p_orders
+) ORDER BY account_id, ts
+"""
+
+
+def build(path: Path, p2p_sides: bool = False) -> Path:
+    """Write the workspace DuckDB file and return its path (with the account-sorted P2P table if asked)."""
     con = duckdb.connect(str(path))
     con.execute("""CREATE TABLE accounts (account_id VARCHAR, kind VARCHAR, country VARCHAR, kyc_level INTEGER,
         registered_at TIMESTAMP, occupation VARCHAR, birth_year INTEGER, declared_income_usd DOUBLE)""")
@@ -150,6 +160,8 @@ def build(path: Path) -> Path:
     con.execute("""UPDATE addresses SET address_norm = CASE WHEN regexp_full_match(address, '0x[0-9a-fA-F]{40}')
         THEN lower(address) ELSE address END""")
     con.execute(FLOWS_SQL)
+    if p2p_sides:
+        con.execute(P2P_SIDES_SQL)
     con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute("INSERT INTO meta VALUES ('built_by', 'tests/profile_workspace.py')")
     con.close()

@@ -16,9 +16,9 @@ from tools.facts import facts_of
 from tools.profile import escalating_run, fast_out_share, profile
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    path = pw.build(Path(tmp_path_factory.mktemp("ws")) / "sleuth.duckdb")
+@pytest.fixture(scope="module", params=[False, True], ids=["p2p_orders", "p2p_sides"])
+def db(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Database:
+    path = pw.build(Path(tmp_path_factory.mktemp("ws")) / "sleuth.duckdb", p2p_sides=request.param)
     with Database(path) as database:
         yield database
 

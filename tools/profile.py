@@ -14,7 +14,7 @@ import datetime as dt
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tools.alerts import resolve_as_of
 from tools.db import Database
@@ -31,11 +31,12 @@ WITHDRAWALS = ("crypto_withdrawal", "fiat_withdrawal")
 ACCOUNT_COLUMNS = ("kind", "country", "kyc_level", "registered_at", "occupation", "birth_year",
                    "declared_income_usd", "risk_rating")
 
-# Aggregates per period (baseline / window), and per asset for the asset mix.
+# Aggregates per period (baseline / window) and asset; a trade has both sides on the account, so it
+# is counted once (its `in` side) and never as money in or out.
 PERIOD_SQL = """
 SELECT CASE WHEN ts < $ws THEN 'baseline' ELSE 'window' END AS period, asset,
-       count(DISTINCT txn_id) AS txns,
-       count(DISTINCT txn_id) FILTER (kind = 'trade') AS trades,
+       count(*) FILTER (kind <> 'trade' OR direction = 'in') AS txns,
+       count(*) FILTER (kind = 'trade' AND direction = 'in') AS trades,
        coalesce(sum(amount_usd) FILTER (direction = 'in' AND kind <> 'trade'), 0) AS in_usd,
        coalesce(sum(amount_usd) FILTER (direction = 'out' AND kind <> 'trade'), 0) AS out_usd,
        count(*) FILTER (kind = 'fiat_deposit' AND direction = 'in') AS fiat_deposits,
@@ -45,26 +46,19 @@ SELECT CASE WHEN ts < $ws THEN 'baseline' ELSE 'window' END AS period, asset,
        coalesce(sum(amount_usd) FILTER (kind <> 'trade' OR direction = 'in'), 0) AS volume_usd
 FROM flows
 WHERE entity = $acc AND layer = 'exchange' AND ts <= $as_of
-GROUP BY GROUPING SETS ((period), (period, asset))
+GROUP BY ALL
 """
 
-# Window deposits and withdrawals in time order, with the USD held just before each and whether the
-# counterparty had been dealt with before the window.
-EVENTS_SQL = """
-WITH f AS (
-  SELECT ts, txn_id, kind, direction, counterparty, amount_usd
-  FROM flows WHERE entity = $acc AND layer = 'exchange' AND ts <= $as_of
-), h AS (
-  SELECT *, coalesce(sum(CASE WHEN kind = 'trade' THEN 0 WHEN direction = 'in' THEN amount_usd ELSE -amount_usd END)
-           OVER (ORDER BY ts, direction, txn_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS held_before
-  FROM f
-)
-SELECT ts, txn_id, kind, counterparty, amount_usd, held_before,
-       counterparty IN (SELECT counterparty FROM f WHERE ts < $ws) AS seen_before,
-       {exchange} AS exchange_labelled
-FROM h
-WHERE ts >= $ws AND ((kind = 'fiat_deposit' AND direction = 'in')
-                     OR (kind IN ('crypto_withdrawal', 'fiat_withdrawal') AND direction = 'out'))
+# Money movements of the window in time order (ins before outs at the same instant), with whether a
+# crypto withdrawal's address had been dealt with before the window and whether it is labelled an
+# exchange. The USD held before each withdrawal is the baseline net plus a running sum over these.
+WINDOW_SQL = """
+SELECT ts, txn_id, kind, direction, counterparty, amount_usd,
+       kind = 'crypto_withdrawal' AND counterparty IN (
+         SELECT counterparty FROM flows WHERE entity = $acc AND layer = 'exchange' AND ts < $ws) AS seen_before,
+       kind = 'crypto_withdrawal' AND {exchange} AS exchange_labelled
+FROM flows
+WHERE entity = $acc AND layer = 'exchange' AND ts >= $ws AND ts <= $as_of AND kind <> 'trade'
 ORDER BY ts, direction, txn_id
 """
 
@@ -76,12 +70,16 @@ FROM logins WHERE account_id = $acc AND ts <= $as_of
 GROUP BY ALL
 """
 
-P2P_SQL = """
+# P2P orders as buyer or seller. `p2p_orders` is sorted by time, so finding one account's orders
+# scans it (bounded by the account's life); when the loader provides `p2p_sides` (one row per order
+# and side, sorted by account like `flows`) the lookup is a point range instead.
+P2P_AGGREGATES = """
 SELECT count(*) FILTER (ts >= $ws), count(*) FILTER (ts >= $ws AND status IN ('disputed', 'chargeback')),
        count(*) FILTER (ts >= $ws AND {third_party}), count(*) FILTER (status = 'completed'),
        count(*) FILTER (ts < $ws), count(*) FILTER (ts < $ws AND status IN ('disputed', 'chargeback'))
-FROM p2p_orders WHERE (buyer = $acc OR seller = $acc) AND ts <= $as_of
 """
+P2P_SIDES_WHERE = "FROM p2p_sides WHERE account_id = $acc AND ts <= $as_of"
+P2P_ORDERS_WHERE = "FROM p2p_orders WHERE (buyer = $acc OR seller = $acc) AND ts >= $registered AND ts <= $as_of"
 
 PRIOR_ALERTS_SQL = """
 SELECT alert_id, created_at, rule_id FROM alerts
@@ -154,12 +152,39 @@ def _periods(db: Database, params: dict[str, Any]) -> dict[str, Period]:
     out = {"baseline": Period(), "window": Period()}
     for period, asset, txns, trades, in_usd, out_usd, fiat, near, cwd, volume in db.execute(PERIOD_SQL, params).rows:
         p = out[period]
-        if asset is None:
-            p.txns, p.trades, p.in_usd, p.out_usd = txns, trades, in_usd, out_usd
-            p.fiat_deposits, p.near_threshold, p.crypto_withdrawals = fiat, near, cwd
-        elif volume > 0:
-            p.assets[asset] = volume
+        p.txns += txns
+        p.trades += trades
+        p.in_usd += in_usd
+        p.out_usd += out_usd
+        p.fiat_deposits += fiat
+        p.near_threshold += near
+        p.crypto_withdrawals += cwd
+        if volume > 0:
+            p.assets[asset or "?"] = p.assets.get(asset or "?", 0.0) + volume
     return out
+
+
+class Move(NamedTuple):
+    """One money movement of the window, with the USD the account held just before it."""
+
+    ts: dt.datetime
+    txn_id: str
+    kind: str
+    direction: str
+    counterparty: str
+    usd: float
+    seen_before: bool
+    exchange: bool
+    held_before: float
+
+
+def _window_moves(db: Database, sql: str, params: dict[str, Any], held: float) -> list[Move]:
+    """Window movements in time order; `held` is the net USD at the window start."""
+    moves = []
+    for ts, txn_id, kind, direction, counterparty, usd, seen, exchange in db.execute(sql, params).rows:
+        moves.append(Move(ts, txn_id, kind, direction, counterparty, usd, bool(seen), bool(exchange), held))
+        held += usd if direction == "in" else -usd
+    return moves
 
 
 def _account(db: Database, account_id: str) -> dict[str, Any]:
@@ -210,12 +235,16 @@ def _logins(db: Database, params: dict[str, Any]) -> Logins:
     return out
 
 
-def _p2p(db: Database, params: dict[str, Any]) -> tuple[int, ...]:
-    cols = table_columns(db, "p2p_orders")
+def _p2p(db: Database, params: dict[str, Any], registered: dt.datetime | None) -> tuple[str, tuple[int, ...]]:
+    """P2P counts: window orders, disputes, third-party payers, lifetime completed, baseline orders, disputes."""
+    sides = table_columns(db, "p2p_sides")
+    cols = sides or table_columns(db, "p2p_orders")
     if not cols:
-        return (0, 0, 0, 0, 0, 0)
+        return "", (0, 0, 0, 0, 0, 0)
     third = "coalesce(third_party_payer, FALSE)" if "third_party_payer" in cols else "FALSE"
-    return tuple(db.execute(P2P_SQL.format(third_party=third), params).rows[0])
+    sql = P2P_AGGREGATES.format(third_party=third).strip() + "\n" + (P2P_SIDES_WHERE if sides else P2P_ORDERS_WHERE)
+    args = dict(params) if sides else {**params, "registered": registered or dt.datetime(1970, 1, 1)}
+    return sql, tuple(db.execute(sql, args).rows[0])
 
 
 def _prior_alerts(db: Database, params: dict[str, Any], exclude: str | None) -> list[tuple[Any, ...]]:
@@ -253,13 +282,13 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     ws = as_of - dt.timedelta(days=window_days)
     params = {"acc": account_id, "as_of": as_of, "ws": ws}
     periods = _periods(db, {**params, "near": NEAR_LOW, "thr": THRESHOLD})
-    events_sql = EVENTS_SQL.format(exchange=_exchange_expr(db))
-    events = db.execute(events_sql, params).rows
+    base, win = periods["baseline"], periods["window"]
+    window_sql = WINDOW_SQL.format(exchange=_exchange_expr(db))
+    moves = _window_moves(db, window_sql, params, base.in_usd - base.out_usd)
     logins = _logins(db, params)
-    p2p = _p2p(db, params)
+    p2p_sql, p2p = _p2p(db, params, acct["registered_at"])
     prior = _prior_alerts(db, params, alert_id)
 
-    base, win = periods["baseline"], periods["window"]
     registered = acct["registered_at"]
     first = data_start(db)
     base_from = max(registered, first) if registered and first else (registered or first or ws)
@@ -270,20 +299,20 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     window_in, window_out = round(win.in_usd, 2), round(win.out_usd, 2)
     income = acct["declared_income_usd"]
 
-    deposits = [(ts, usd) for ts, _, kind, _, usd, _, _, _ in events if kind == "fiat_deposit"]
-    withdrawals = [e for e in events if e[2] in WITHDRAWALS]
-    crypto_out = [e for e in withdrawals if e[2] == "crypto_withdrawal"]
-    crypto_total = sum(e[4] for e in crypto_out)
+    deposits = [(m.ts, m.usd) for m in moves if m.kind == "fiat_deposit" and m.direction == "in"]
+    withdrawals = [m for m in moves if m.kind in WITHDRAWALS and m.direction == "out"]
+    crypto_out = [m for m in withdrawals if m.kind == "crypto_withdrawal"]
+    crypto_total = sum(m.usd for m in crypto_out)
     by_address: dict[str, float] = {}
-    for e in crypto_out:
-        by_address[e[3]] = by_address.get(e[3], 0.0) + e[4]
-    largest = max(withdrawals, key=lambda e: e[4], default=None)
+    for m in crypto_out:
+        by_address[m.counterparty] = by_address.get(m.counterparty, 0.0) + m.usd
+    largest = max(withdrawals, key=lambda m: m.usd, default=None)
     largest_share = 0.0
     if largest is not None:
-        largest_share = 1.0 if largest[5] <= 0 else min(1.0, round(largest[4] / largest[5], 4))
+        largest_share = 1.0 if largest.held_before <= 0 else min(1.0, round(largest.usd / largest.held_before, 4))
     new_device_first = sorted(v[0] for v in logins.devices.values() if v[0] >= ws)
     horizon = dt.timedelta(hours=NEW_DEVICE_HOURS)
-    new_device_before = any(w[0] - horizon <= t < w[0] for w in withdrawals for t in new_device_first)
+    new_device_before = any(w.ts - horizon <= t < w.ts for w in withdrawals for t in new_device_first)
     kyc_country = acct["country"]
     new_countries = sorted(c for c, v in logins.countries.items() if v[0] >= ws and c != kyc_country)
 
@@ -309,10 +338,10 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
         "near_threshold_deposits": win.near_threshold,
         "over_threshold_deposits": sum(1 for _, usd in deposits if usd >= THRESHOLD),
         "escalating_deposit_run": escalating_run([usd for _, usd in deposits]),
-        "fiat_to_crypto_out_72h_share": round(fast_out_share(deposits, [(e[0], e[4]) for e in crypto_out]), 4),
-        "withdrawal_new_address_share": _share(sum(e[4] for e in crypto_out if not e[6]), crypto_total),
+        "fiat_to_crypto_out_72h_share": round(fast_out_share(deposits, [(m.ts, m.usd) for m in crypto_out]), 4),
+        "withdrawal_new_address_share": _share(sum(m.usd for m in crypto_out if not m.seen_before), crypto_total),
         "withdrawal_top_address_share": _share(max(by_address.values(), default=0.0), crypto_total),
-        "withdrawal_exchange_share": _share(sum(e[4] for e in crypto_out if e[7]), crypto_total),
+        "withdrawal_exchange_share": _share(sum(m.usd for m in crypto_out if m.exchange), crypto_total),
         "largest_withdrawal_balance_share": largest_share,
         "new_devices_window": len(new_device_first),
         "new_countries_window": len(new_countries),
@@ -346,12 +375,12 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     ]
     summary = _summary(account_id, acct, facts, as_of, ws, window_days, base_days, logins, new_countries,
                        withdrawals, largest, by_address, crypto_total, prior)
-    queries = [PERIOD_SQL, events_sql, LOGINS_SQL, P2P_SQL, PRIOR_ALERTS_SQL]
+    queries = [PERIOD_SQL, window_sql, LOGINS_SQL, p2p_sql, PRIOR_ALERTS_SQL]
     return ledger.record(
         "profile",
         {"account_id": account_id, "as_of": as_of, "window_days": window_days}
         | ({"alert_id": alert_id} if alert_id else {}),
-        query=";\n".join(q.strip() for q in queries), columns=["metric", "baseline_per_30d", "window"],
+        query=";\n".join(q.strip() for q in queries if q), columns=["metric", "baseline_per_30d", "window"],
         rows=rows, facts=facts, summary=summary, elapsed_ms=(time.perf_counter() - start) * 1000,
     )
 
@@ -362,7 +391,7 @@ def _usd(value: float) -> str:
 
 def _summary(account_id: str, acct: dict[str, Any], facts: dict[str, FactValue], as_of: dt.datetime,
              ws: dt.datetime, window_days: int, base_days: float, logins: Logins, new_countries: list[str],
-             withdrawals: list[tuple[Any, ...]], largest: tuple[Any, ...] | None, by_address: dict[str, float],
+             withdrawals: list[Move], largest: Move | None, by_address: dict[str, float],
              crypto_total: float, prior: list[tuple[Any, ...]]) -> str:
     """Exact figures in prose, in the order an investigator reads them."""
     who = f"{acct['kind'] or 'unknown kind'}, KYC {acct['kyc_level']}, country {acct['country']}"
@@ -395,9 +424,9 @@ def _summary(account_id: str, acct: dict[str, Any], facts: dict[str, FactValue],
         if top:
             text += f", top address {top[0]} {facts['withdrawal_top_address_share']:.2%}"
         if largest is not None:
-            text += (f". Largest withdrawal {largest[1]} {_usd(round(largest[4], 2))} at {largest[0]:%Y-%m-%d %H:%M} "
-                     f"= {facts['largest_withdrawal_balance_share']:.2%} of the {_usd(round(largest[5], 2))} held "
-                     "just before")
+            text += (f". Largest withdrawal {largest.txn_id} {_usd(round(largest.usd, 2))} at "
+                     f"{largest.ts:%Y-%m-%d %H:%M} = {facts['largest_withdrawal_balance_share']:.2%} of the "
+                     f"{_usd(round(largest.held_before, 2))} held just before")
         parts.append(text + ".")
     else:
         parts.append("No withdrawals in the window.")
