@@ -10,7 +10,7 @@ import pytest
 
 from tools.alerts import alert_context, split_txn_ids
 from tools.db import Database
-from tools.errors import NotFound
+from tools.errors import InputInvalid, NotFound
 from tools.evidence import EvidenceLedger
 from tools.facts import facts_of
 from tools.profile import escalating_run, fast_out_share, profile
@@ -144,3 +144,32 @@ def test_fast_out_share_matches_oldest_first_within_horizon() -> None:
 def test_split_txn_ids() -> None:
     assert split_txn_ids(" TX-1;TX-2 ;;") == ["TX-1", "TX-2"]
     assert split_txn_ids(None) == []
+
+
+def test_cli_profile_and_screen(tmp_path: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from agent import cli_profile
+
+    pw.build(tmp_path / "sleuth.duckdb")
+    app = typer.Typer()
+    cli_profile.register(app)
+    runner = CliRunner()
+    home = ["--home", str(tmp_path)]
+    res = runner.invoke(app, ["profile", pw.SUBJECT, "--alert", pw.ALERT, "--json", *home])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["facts"] == EXPECTED
+    res = runner.invoke(app, ["profile", pw.SUBJECT, "--as-of", "2026-10-01T12:00", *home])
+    assert res.exit_code == 0 and "near_threshold_deposits" in res.stdout
+    res = runner.invoke(app, ["screen", pw.OFAC_ETH.lower(), "--json", *home])
+    assert json.loads(res.stdout)["facts"] == {"screening_hits": 1, "sanctioned_hits": 1}
+    for args, error in (
+        (["profile", "ACC-999999", *home], NotFound),
+        (["profile", pw.SUBJECT, "--alert", "ALT-99999", *home], NotFound),
+        (["profile", pw.SUBJECT, "--as-of", "yesterday", *home], InputInvalid),
+        (["profile", pw.SUBJECT, "--as-of", "2026-10-01", "--alert", pw.ALERT, *home], InputInvalid),
+    ):
+        assert isinstance(runner.invoke(app, args).exception, error)
