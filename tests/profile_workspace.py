@@ -4,8 +4,8 @@ One subject account (ACC-000001) with facts computed by hand in tests/test_profi
 activity from April 2026, then in the alert window (2026-09-01 12:00 to 2026-10-01 12:00)
 near-threshold and escalating fiat deposits, a new device and country with a 2FA reset before a
 withdrawal to a new (phishing-listed) address, a disputed P2P order paid by a third party. `flows`
-and `addresses.address_norm` are built the way the loader builds them (one row per side, EVM
-addresses lower-cased), so the tools see the same shapes as on a real workspace.
+and `addresses.address_norm` are built with the loader's own SQL (`tools.data.layout`), so the
+tools see the same shapes as on a loaded workspace.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+
+from tools.data.layout import create_flows_sql, norm_sql
 
 SUBJECT = "ACC-000001"
 ALERT = "ALT-00002"
@@ -109,22 +111,6 @@ ADDRESSES = [
     (EXCH_TRON, "tron", "exchange", "internal", "Exchange hot wallets", dt.date(2026, 10, 1), "OtherEx"),
 ]
 
-FLOWS_SQL = """
-CREATE TABLE flows AS
-WITH sides AS (
-  SELECT src AS entity, dst AS counterparty, 'out' AS direction, ts, txn_id, kind, asset, amount_usd, chain,
-         'exchange' AS layer FROM transactions
-  UNION ALL
-  SELECT dst, src, 'in', ts, txn_id, kind, asset, amount_usd, chain, 'exchange' FROM transactions
-)
-SELECT CASE WHEN regexp_full_match(entity, '0x[0-9a-fA-F]{40}') THEN lower(entity) ELSE entity END AS entity,
-       CASE WHEN regexp_full_match(counterparty, '0x[0-9a-fA-F]{40}') THEN lower(counterparty)
-            ELSE counterparty END AS counterparty,
-       direction, ts, txn_id, kind, asset, amount_usd, chain, layer
-FROM sides ORDER BY entity, ts
-"""
-
-
 P2P_SIDES_SQL = """
 CREATE TABLE p2p_sides AS
 SELECT * FROM (
@@ -156,10 +142,11 @@ def build(path: Path, p2p_sides: bool = False) -> Path:
     con.execute("""CREATE TABLE addresses (address VARCHAR, chain VARCHAR, category VARCHAR, source VARCHAR,
         list_name VARCHAR, snapshot_date DATE, entity_name VARCHAR)""")
     con.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, ?, ?)", ADDRESSES)
-    con.execute("""ALTER TABLE addresses ADD COLUMN address_norm VARCHAR""")
-    con.execute("""UPDATE addresses SET address_norm = CASE WHEN regexp_full_match(address, '0x[0-9a-fA-F]{40}')
-        THEN lower(address) ELSE address END""")
-    con.execute(FLOWS_SQL)
+    con.execute("ALTER TABLE addresses ADD COLUMN address_norm VARCHAR")
+    con.execute(f"UPDATE addresses SET address_norm = {norm_sql('address')}")
+    con.execute("""CREATE TABLE chain_transfers (tx_hash VARCHAR, ts TIMESTAMP, chain VARCHAR, src VARCHAR,
+        dst VARCHAR, asset VARCHAR, amount_usd DOUBLE)""")
+    con.execute(create_flows_sql())
     if p2p_sides:
         con.execute(P2P_SIDES_SQL)
     con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")

@@ -173,3 +173,9 @@ def test_cli_profile_and_screen(tmp_path: Path) -> None:
         (["profile", pw.SUBJECT, "--as-of", "2026-10-01", "--alert", pw.ALERT, *home], InputInvalid),
     ):
         assert isinstance(runner.invoke(app, args).exception, error)
+
+
+def test_default_as_of_is_the_end_of_the_data(db: Database) -> None:
+    ev = profile(db, EvidenceLedger(), pw.SUBJECT)
+    assert ev.args["as_of"] == "2026-10-02 10:00:00"  # TX-A01, the workspace's latest movement
+    assert ev.facts["window_out_usd"] == 32900.0

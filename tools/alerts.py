@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tools.db import Database
 from tools.errors import NotFound
-from tools.introspect import table_columns
+from tools.introspect import data_span, table_columns
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -67,10 +67,13 @@ def account_exists(db: Database, account_id: str) -> bool:
 def resolve_as_of(db: Database, as_of: dt.datetime | None) -> dt.datetime:
     """The moment a look-back ends, as naive UTC like the workspace's TIMESTAMP columns.
 
-    Without an explicit time this is now, the natural answer on a live feed.
+    Without an explicit time this is now, or the workspace's latest movement when the data ends
+    earlier (an export loaded days ago): "now, as far as the workspace knows".
     """
     if as_of is None:
-        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        latest = data_span(db)[1]
+        return min(now, latest) if latest is not None else now
     if as_of.tzinfo is not None:
         return as_of.astimezone(dt.UTC).replace(tzinfo=None)
     return as_of

@@ -9,6 +9,7 @@ workspace is read-only for the connection's life.
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 from tools.db import Database
 
@@ -36,16 +37,18 @@ def table_columns(db: Database, table: str) -> frozenset[str]:
     return workspace_columns(db).get(table.lower(), frozenset())
 
 
-_VALUES: weakref.WeakKeyDictionary[Database, dict[str, object]] = weakref.WeakKeyDictionary()
+_VALUES: weakref.WeakKeyDictionary[Database, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def data_start(db: Database) -> object:
-    """Earliest exchange-side timestamp in `flows` (None when empty): where baselines begin.
+def data_span(db: Database) -> tuple[Any, Any]:
+    """Earliest and latest exchange-side timestamps in `flows` ((None, None) when empty).
 
-    An account registered before the data starts has no visible history before that point, so
-    per-month baselines are averaged from here, not from registration.
+    Baselines start at the earliest (an account registered before the data starts has no visible
+    history before it); a look-back without an explicit end stops at the latest, so a workspace
+    loaded from a week-old export is not profiled over a week of silence.
     """
     values = _VALUES.setdefault(db, {})
-    if "data_start" not in values:
-        values["data_start"] = db.scalar("SELECT min(ts) FROM flows WHERE layer = 'exchange'")
-    return values["data_start"]
+    if "data_span" not in values:
+        row = db.execute("SELECT min(ts), max(ts) FROM flows WHERE layer = 'exchange'").rows[0]
+        values["data_span"] = (row[0], row[1])
+    return values["data_span"]

@@ -20,7 +20,7 @@ from tools.alerts import resolve_as_of
 from tools.db import Database
 from tools.errors import NotFound
 from tools.evidence import Evidence, EvidenceLedger, FactValue
-from tools.introspect import data_start, table_columns
+from tools.introspect import data_span, table_columns
 
 NEAR_LOW, THRESHOLD = 9_000.0, 10_000.0
 FAST_OUT_HOURS = 72
@@ -31,19 +31,20 @@ WITHDRAWALS = ("crypto_withdrawal", "fiat_withdrawal")
 ACCOUNT_COLUMNS = ("kind", "country", "kyc_level", "registered_at", "occupation", "birth_year",
                    "declared_income_usd", "risk_rating")
 
-# Aggregates per period (baseline / window) and asset; a trade has both sides on the account, so it
-# is counted once (its `in` side) and never as money in or out.
+# Aggregates per period (baseline / window) and asset. `flows` holds one row per movement and side;
+# a trade (src = dst = the account) is a single `self` row, counted as activity but never as money
+# in or out.
 PERIOD_SQL = """
 SELECT CASE WHEN ts < $ws THEN 'baseline' ELSE 'window' END AS period, asset,
-       count(*) FILTER (kind <> 'trade' OR direction = 'in') AS txns,
-       count(*) FILTER (kind = 'trade' AND direction = 'in') AS trades,
-       coalesce(sum(amount_usd) FILTER (direction = 'in' AND kind <> 'trade'), 0) AS in_usd,
-       coalesce(sum(amount_usd) FILTER (direction = 'out' AND kind <> 'trade'), 0) AS out_usd,
+       count(*) AS txns,
+       count(*) FILTER (kind = 'trade') AS trades,
+       coalesce(sum(amount_usd) FILTER (direction = 'in'), 0) AS in_usd,
+       coalesce(sum(amount_usd) FILTER (direction = 'out'), 0) AS out_usd,
        count(*) FILTER (kind = 'fiat_deposit' AND direction = 'in') AS fiat_deposits,
        count(*) FILTER (kind = 'fiat_deposit' AND direction = 'in' AND amount_usd >= $near AND amount_usd < $thr)
          AS near_threshold,
        count(*) FILTER (kind = 'crypto_withdrawal' AND direction = 'out') AS crypto_withdrawals,
-       coalesce(sum(amount_usd) FILTER (kind <> 'trade' OR direction = 'in'), 0) AS volume_usd
+       coalesce(sum(amount_usd), 0) AS volume_usd
 FROM flows
 WHERE entity = $acc AND layer = 'exchange' AND ts <= $as_of
 GROUP BY ALL
@@ -58,7 +59,7 @@ SELECT ts, txn_id, kind, direction, counterparty, amount_usd,
          SELECT counterparty FROM flows WHERE entity = $acc AND layer = 'exchange' AND ts < $ws) AS seen_before,
        kind = 'crypto_withdrawal' AND {exchange} AS exchange_labelled
 FROM flows
-WHERE entity = $acc AND layer = 'exchange' AND ts >= $ws AND ts <= $as_of AND kind <> 'trade'
+WHERE entity = $acc AND layer = 'exchange' AND ts >= $ws AND ts <= $as_of AND direction <> 'self'
 ORDER BY ts, direction, txn_id
 """
 
@@ -290,7 +291,7 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     prior = _prior_alerts(db, params, alert_id)
 
     registered = acct["registered_at"]
-    first = data_start(db)
+    first = data_span(db)[0]
     base_from = max(registered, first) if registered and first else (registered or first or ws)
     base_days = max(0.0, (ws - base_from).total_seconds() / 86400)
     per30 = 30 / max(base_days, 30.0)
