@@ -1,7 +1,157 @@
-"""`sleuth eval ...`: retrieval eval, eval runs, comparisons and the CI gate."""
+"""`sleuth eval ...`: retrieval eval, eval runs, comparisons and the CI gate.
+
+The commands are thin: the work lives in `evals/` and is imported inside each command so that
+`sleuth --help` stays fast. `eval retrieval` is registered on this same group from
+`agent/cli_playbooks.py`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
+from agent.cli_common import HomeOption, console, err_console, settings_from
+
+if TYPE_CHECKING:
+    from evals.log import RunLog
+
 eval_app = typer.Typer(help="Score Sleuth against labelled cases.", no_args_is_help=True)
+
+
+def _headline_table(log: RunLog) -> Any:
+    from rich.table import Table
+
+    from evals.headline import HEADLINE, fmt
+    from evals.scorers.base import flat_metrics
+
+    flat = flat_metrics(log.metrics)
+    t = Table(title=f"{log.run_id}: {log.model} (backend {log.backend}) on {log.case_set.name}, {len(log.cases)} cases")
+    t.add_column("metric")
+    t.add_column("key", style="dim")
+    t.add_column("value", justify="right")
+    for m in HEADLINE:
+        if m.key in flat:
+            t.add_row(m.label, m.key, fmt(flat[m.key]))
+    return t
+
+
+@eval_app.command("run")
+def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL of labelled alerts)."),
+        model: str | None = typer.Option(None, "--model", "-m",
+                                         help="rules, local, openai:<model>, or the baseline escalate-all."),
+        limit: int | None = typer.Option(None, "--limit", "-n", help="Only the first N cases."),
+        workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel worker processes (default 2)."),
+        repeats: int = typer.Option(1, "--repeats", help="Judgements per narrative (with --judge): mean and spread."),
+        judge: str | None = typer.Option(None, "--judge", help="LLM judge of narrative quality: local or openai:<model>."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default <home>/runs/<set>-<model>-<time>)."),
+        resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run: skip its finished cases."),
+        home: Path | None = HomeOption) -> None:
+    """Investigate every labelled case, score it, and write run.json, report.md and report.html."""
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from evals.runner import RunOptions, run_eval
+
+    settings = settings_from(home, model=model, workers=workers)
+    opts = RunOptions(cases=cases, model=settings.model, limit=limit, workers=settings.workers, out=out,
+                      resume=resume, judge=judge, repeats=repeats)
+    state: dict[str, Any] = {"right": 0, "wrong": 0, "failed": 0}
+    progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console)
+
+    def on_start(run_dir: Path, todo: int, done: int) -> None:
+        state["run_dir"] = run_dir
+        if done:
+            console.print(f"resuming {run_dir}: {done} case(s) already done")
+        progress.start()
+        state["task"] = progress.add_task("eval", total=todo + done, completed=done, mix="")
+
+    def on_case(record: Any) -> None:
+        key = "failed" if record.error else "right" if record.scores["disposition"]["correct"] else "wrong"
+        state[key] += 1
+        mix = f"right {state['right']} wrong {state['wrong']}" + (f" failed {state['failed']}" if state["failed"] else "")
+        progress.update(state["task"], advance=1, mix=mix)
+
+    start = time.perf_counter()
+    try:
+        log, run_dir = run_eval(opts, settings, on_start=on_start, on_case=on_case)
+    except KeyboardInterrupt:
+        progress.stop()
+        if "run_dir" in state:
+            err_console.print(f"interrupted: finished cases are kept in {state['run_dir']}/cases.jsonl; continue with "
+                              f"`sleuth eval run --cases {cases} --model {opts.model} --out {state['run_dir']} --resume`",
+                              highlight=False)
+        raise typer.Exit(130) from None
+    finally:
+        progress.stop()
+    console.print(_headline_table(log))
+    for note in log.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"{len(log.cases)} cases in {time.perf_counter() - start:.1f} s; "
+                  f"run log {run_dir / 'run.json'}; report {run_dir / 'report.html'}", highlight=False)
+
+
+@eval_app.command("report")
+def report(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or its run.json.")) -> None:
+    """Redraw report.md and report.html (and the worst cases' case files) from a run's run.json."""
+    from evals.log import load_run, run_log_path
+    from evals.outputs import write_reports
+
+    log = load_run(run_path)
+    run_dir = run_log_path(run_path).parent
+    write_reports(log, run_dir)
+    console.print(_headline_table(log))
+    console.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
+
+
+@eval_app.command("compare")
+def compare(run_a: Path = typer.Argument(..., metavar="RUN_A", help="Baseline run (folder or run.json)."),
+            run_b: Path = typer.Argument(..., metavar="RUN_B", help="Candidate run (folder or run.json)."),
+            md: Path | None = typer.Option(None, "--md", help="Also write the comparison as Markdown to this file."),
+            resamples: int = typer.Option(2000, "--resamples", help="Bootstrap resamples."),
+            seed: int | None = typer.Option(None, "--seed", help="Bootstrap seed (fixed by default).")) -> None:
+    """Per-metric deltas B - A with paired-bootstrap 95% intervals, McNemar's test and the flipped cases."""
+    from agent.store import atomic_write
+    from evals.compare import SEED, compare_runs
+    from evals.compare_report import print_comparison, render_markdown
+    from evals.log import load_run
+    from tools.errors import InputInvalid
+
+    if resamples < 100:
+        raise InputInvalid("--resamples must be at least 100 for a 95% interval to mean anything")
+    result = compare_runs(load_run(run_a), load_run(run_b), resamples, SEED if seed is None else seed)
+    print_comparison(result)
+    if md is not None:
+        atomic_write(md, render_markdown(result))
+        console.print(f"wrote {md}", highlight=False)
+
+
+@eval_app.command("gate")
+def gate(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or its run.json."),
+         thresholds: Path | None = typer.Option(None, "--thresholds", "-t",
+                                                help="Thresholds file (default: evals/thresholds.toml)."),
+         section: str | None = typer.Option(None, "--section", help="Section to use instead of <case set>.<backend>.")
+         ) -> None:
+    """Exit non-zero, with one line per failing metric, when a run is below its thresholds."""
+    from evals.gate import DEFAULT_THRESHOLDS
+    from evals.gate import gate as run_gate
+    from evals.log import load_run
+
+    name, checks = run_gate(load_run(run_path), thresholds or DEFAULT_THRESHOLDS, section)
+    failed = [c for c in checks if not c.ok]
+    for c in failed:
+        console.print(f"[red]FAIL[/] {c.line()}", highlight=False)
+    if failed:
+        console.print(f"gate [{name}]: {len(failed)} of {len(checks)} checks failed", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]gate [{name}]: all {len(checks)} checks passed[/]", highlight=False)
