@@ -93,3 +93,15 @@ def test_counterparties_later_window_finds_sanctioned(db: Database) -> None:
 def test_unknown_account_raises_not_found(db: Database) -> None:
     with pytest.raises(NotFound, match="no account"):
         screen_counterparties(db, EvidenceLedger(), "ACC-999999", pw.AS_OF)
+
+
+def test_workspace_without_address_norm_still_matches_evm_case_insensitively(tmp_path: Path) -> None:
+    import duckdb
+
+    path = pw.build(tmp_path / "sleuth.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("ALTER TABLE addresses DROP COLUMN address_norm")
+    with Database(path) as db:
+        ev = screen(db, EvidenceLedger(), [pw.OFAC_ETH.lower()])
+        assert ev.facts == {"screening_hits": 1, "sanctioned_hits": 1}
+        assert screen_counterparties(db, EvidenceLedger(), pw.SUBJECT, pw.AS_OF).facts["screening_hits"] == 1

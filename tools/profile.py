@@ -18,9 +18,10 @@ from typing import Any, NamedTuple
 
 from tools.alerts import resolve_as_of
 from tools.db import Database
-from tools.errors import NotFound
+from tools.errors import InputInvalid, NotFound
 from tools.evidence import Evidence, EvidenceLedger, FactValue
 from tools.introspect import data_span, table_columns
+from tools.screening import address_norm_sql
 
 NEAR_LOW, THRESHOLD = 9_000.0, 10_000.0
 FAST_OUT_HOURS = 72
@@ -198,11 +199,9 @@ def _account(db: Database, account_id: str) -> dict[str, Any]:
 
 
 def _exchange_expr(db: Database) -> str:
-    cols = table_columns(db, "addresses")
-    if not cols:
+    if not table_columns(db, "addresses"):
         return "FALSE"
-    norm = "address_norm" if "address_norm" in cols else "address"
-    return f"counterparty IN (SELECT {norm} FROM addresses WHERE category = 'exchange')"
+    return f"counterparty IN (SELECT {address_norm_sql(db)} FROM addresses a WHERE a.category = 'exchange')"
 
 
 @dataclass
@@ -278,6 +277,8 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     alert itself out of the prior alerts.
     """
     start = time.perf_counter()
+    if window_days < 1:
+        raise InputInvalid(f"window_days must be at least 1 (got {window_days})")
     acct = _account(db, account_id)
     as_of = resolve_as_of(db, as_of)
     ws = as_of - dt.timedelta(days=window_days)

@@ -35,11 +35,12 @@ def normalize_address(address: str) -> str:
     return address.lower() if EVM_ADDRESS.match(address) else address
 
 
-def _norm_column(db: Database) -> str:
+def address_norm_sql(db: Database, alias: str = "a") -> str:
     """SQL for the normalised address of an `addresses` row (the loader's column when present)."""
     if "address_norm" in table_columns(db, "addresses"):
-        return "a.address_norm"
-    return "CASE WHEN regexp_full_match(a.address, '0x[0-9a-fA-F]{40}') THEN lower(a.address) ELSE a.address END"
+        return f"{alias}.address_norm"
+    col = f"{alias}.address"
+    return f"CASE WHEN regexp_full_match({col}, '0x[0-9a-fA-F]{{40}}') THEN lower({col}) ELSE {col} END"
 
 
 def _optional(cols: frozenset[str], name: str, cast: str = "VARCHAR") -> str:
@@ -50,10 +51,10 @@ def _hits_sql(db: Database) -> str:
     """SELECT of list rows matching a list of normalised addresses (`?` = the list)."""
     cols = table_columns(db, "addresses")
     return (
-        f"SELECT {_norm_column(db)} AS norm, a.address, a.chain, a.category, "
+        f"SELECT {address_norm_sql(db)} AS norm, a.address, a.chain, a.category, "
         f"{_optional(cols, 'list_name')}, a.source, {_optional(cols, 'snapshot_date', 'DATE')}, "
         f"{_optional(cols, 'entity_name')} "
-        f"FROM addresses a WHERE {_norm_column(db)} IN (SELECT unnest(?::VARCHAR[])) "
+        f"FROM addresses a WHERE {address_norm_sql(db)} IN (SELECT unnest(?::VARCHAR[])) "
         "ORDER BY norm, a.category, a.source"
     )
 
