@@ -13,7 +13,18 @@ import sys
 
 import typer
 
-from agent import cli_agent, cli_bench, cli_chat, cli_data, cli_eval, cli_graph, cli_profile, cli_tools, cli_triage
+from agent import (
+    cli_agent,
+    cli_bench,
+    cli_chat,
+    cli_data,
+    cli_eval,
+    cli_graph,
+    cli_playbooks,
+    cli_profile,
+    cli_tools,
+    cli_triage,
+)
 from tools.errors import SleuthError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,6 +49,8 @@ cli_profile.register(app)
 cli_agent.register(app)
 cli_triage.register(app)
 cli_chat.register(app)
+cli_playbooks.register(app)
+cli_playbooks.register_eval(cli_eval.eval_app)
 
 
 def main() -> None:
