@@ -90,7 +90,8 @@ def load_cmd(
         print_json({"db_path": str(summary.db_path), "source": str(summary.source), "rows": summary.rows,
                     "files": summary.files, "ignored": summary.ignored, "seconds": round(summary.seconds, 2)})
         return
-    console.print(_rows_table(f"loaded {folder} into {summary.db_path} in {summary.seconds:.1f} s", summary.rows))
+    console.print(f"loaded {folder} into {summary.db_path} in {summary.seconds:.1f} s", highlight=False)
+    console.print(_rows_table("rows", summary.rows))
     if summary.ignored:
         console.print(f"ignored (not contract tables): {', '.join(summary.ignored)}", highlight=False)
 
@@ -122,7 +123,8 @@ def generate_cmd(
         print_json(summary)
         return
     rows = summary.get("rows", {})
-    console.print(_rows_table(f"generated {out} ({fmt}, seed {seed}) in {summary.get('seconds', 0)} s", rows))
+    console.print(f"generated {out} ({fmt}, seed {seed}) in {summary.get('seconds', 0)} s", highlight=False)
+    console.print(_rows_table("rows", rows))
     mix = summary.get("alerts")
     if isinstance(mix, dict) and mix:
         console.print_json(data=mix)

@@ -80,7 +80,7 @@ def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
         if out is None:
             shutil.rmtree(base, ignore_errors=True)
     gen_rows = int(sum(gen["rows"].values()))
-    load_rows = int(sum(v for k, v in load["rows"].items() if k != "flows"))
+    load_rows = int(sum(v for k, v in load["rows"].items() if k not in ("flows", "p2p_sides")))
     txns = int(load["rows"].get("transactions", 0))
     return {
         "target_transactions": transactions,

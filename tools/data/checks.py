@@ -83,6 +83,30 @@ def cast_sql(col: Column, source: str, source_type: str) -> str:
     return f"TRY_CAST({s} AS {target})"
 
 
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT")
+NUMBER_TYPES = (*INTEGER_TYPES, "FLOAT", "DOUBLE", "DECIMAL")
+COMPATIBLE: dict[str, tuple[str, ...]] = {
+    "TIMESTAMP": ("TIMESTAMP", "DATE"),
+    "DATE": ("DATE", "TIMESTAMP"),
+    "DOUBLE": NUMBER_TYPES,
+    "INTEGER": NUMBER_TYPES,
+    "BOOLEAN": ("BOOLEAN",),
+}
+"""Typed (Parquet) source types each contract type accepts, by prefix; text is always accepted."""
+
+
+def compatible(target: str, source_type: str) -> bool:
+    """Whether a typed source column can hold values of the contract type (text always can).
+
+    A BIGINT epoch in a timestamp column would TRY_CAST to NULL on every row; saying once that the
+    column has the wrong type is the useful message.
+    """
+    if target == "VARCHAR" or source_type == "VARCHAR":
+        return True
+    return source_type.startswith(COMPATIBLE.get(target, (target,)))
+
+
 def _is_empty(source: str, source_type: str) -> str:
     s = ident(source)
     return f"({s} IS NULL OR {s} = '')" if source_type == "VARCHAR" else f"({s} IS NULL)"

@@ -12,6 +12,9 @@
   single `'self'` row with itself as counterparty, so trading activity still counts per account.
   `layer` is 'exchange' for transactions and 'chain' for chain transfers (whose `kind` is
   'chain_transfer' and `txn_id` the tx hash).
+- `p2p_sides`: one row per P2P order and side (`account_id`, `role` 'buyer'/'seller',
+  `counterparty`, then the order's other columns), sorted by `account_id, ts` like `flows`, so one
+  account's orders are a range scan instead of `buyer = X OR seller = X` over all orders.
 - Entity normalisation: EVM addresses (0x + 40 hex digits) are case-insensitive, so `flows.entity`,
   `flows.counterparty` and `addresses.address_norm` hold them lower-cased; every other id is kept
   as it is. The contract tables keep the original spelling.
@@ -122,6 +125,18 @@ FROM m
 UNION ALL
 SELECT d, s, 'in', ts, txn_id, kind, asset, amount_usd, chain, layer FROM m WHERE s <> d
 ORDER BY entity, ts
+"""
+
+
+def create_p2p_sides_sql() -> str:
+    """CREATE TABLE p2p_sides: both sides of every P2P order, sorted by account then time."""
+    return """
+CREATE TABLE p2p_sides AS
+SELECT * FROM (
+    SELECT buyer AS account_id, 'buyer' AS role, seller AS counterparty, * EXCLUDE (buyer, seller) FROM p2p_orders
+    UNION ALL
+    SELECT seller, 'seller', buyer, * EXCLUDE (buyer, seller) FROM p2p_orders
+) ORDER BY account_id, ts
 """
 
 

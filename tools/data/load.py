@@ -120,22 +120,17 @@ class _Loader:
             for p in map_columns(src, types):
                 self.file_problems.add(p, order)
             if src.usable:
-                self._check_casts_bind(src, order)
+                self._check_types(src, order)
 
-    def _check_casts_bind(self, src: SourceFile, order: int) -> None:
-        """A Parquet column of a type that cannot become the contract type is a schema problem."""
-        import duckdb
-
+    def _check_types(self, src: SourceFile, order: int) -> None:
+        """A typed (Parquet) column that cannot hold the contract type is one schema problem."""
         for name, source in src.mapping.items():
             col = src.table.column(name)
             assert col is not None
-            try:
-                self._fetch(f"SELECT {checks.cast_sql(col, source, src.types[source])} "
-                            f"FROM {src.raw_sql()} LIMIT 0")
-            except duckdb.Error:
-                self.file_problems.add(Problem(src.name, src.header_row, name,
-                                               f"column of type {src.types[source]} cannot be read as {col.type}"),
-                                       order)
+            if not checks.compatible(col.type, src.types[source]):
+                hint = " (store ISO 8601 text or a Parquet timestamp)" if col.type == "TIMESTAMP" else ""
+                self.file_problems.add(Problem(src.name, src.header_row, name, f"column of type "
+                                               f"{src.types[source]} cannot be read as {col.type}{hint}"), order)
                 src.usable = False
 
     # -- value checks --------------------------------------------------------------------------
@@ -235,8 +230,10 @@ class _Loader:
             if table.name not in self.sources:
                 self.con.execute(layout.create_empty_sql(table))
         self.con.execute(layout.create_flows_sql())
+        self.con.execute(layout.create_p2p_sides_sql())
         rows = {t.name: self._count(t.name) for t in TABLES}
         rows["flows"] = self._count("flows")
+        rows["p2p_sides"] = self._count("p2p_sides")
         items = {
             "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "source_dir": str(source.resolve()),

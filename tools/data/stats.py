@@ -132,7 +132,7 @@ def workspace_stats(settings: Settings) -> dict[str, Any]:
     from tools.db import Database
 
     with Database(settings.db_path, timeout_s=STATS_TIMEOUT_S) as db:
-        counts = {t: int(db.scalar(f'SELECT count(*) FROM "{t}"')) for t in [x.name for x in TABLES] + ["flows"]}
+        counts = {t: int(db.scalar(f'SELECT count(*) FROM "{t}"')) for t in [x.name for x in TABLES] + ["flows", "p2p_sides"]}
         first, last = db.execute("SELECT min(ts), max(ts) FROM transactions").rows[0]
         by_rule = db.execute("SELECT rule_id, count(*) AS n FROM alerts GROUP BY 1 ORDER BY n DESC, 1").rows
         by_kind = db.execute("SELECT kind, count(*) AS n, sum(amount_usd) FROM transactions "
