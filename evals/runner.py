@@ -82,6 +82,7 @@ class RunMeta(BaseModel):
     model: str
     case_set: CaseSetInfo
     judge: str | None = None
+    judge_model: str | None = None
     repeats: int = 1
     sessions: list[Session] = Field(default_factory=list)
 
@@ -231,7 +232,7 @@ def build_log(meta: RunMeta, records: list[CaseRecord], workers: int) -> RunLog:
         styles=sorted({r.style for r in reports}), models_seen=sorted({r.model for r in reports}),
         prompt_versions=sorted({r.prompt_version for r in reports if r.prompt_version}),
         playbook_versions=sorted({r.playbook_version for r in reports if r.playbook_version}),
-        code=code_version(), case_set=meta.case_set, judge=meta.judge, judge_repeats=meta.repeats,
+        code=code_version(), case_set=meta.case_set, judge=meta.judge_model or meta.judge, judge_repeats=meta.repeats,
         timings=Timings(
             started_at=meta.sessions[0].started_at if meta.sessions else "", finished_at=now_iso(),
             wall_seconds=round(sum(s.wall_seconds or 0.0 for s in done_sessions), 3),
@@ -309,7 +310,8 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
                     if opts.judge:  # built after the pool forked: the workers never hold a judge
                         from evals.scorers.judge import build_judge
 
-                        scorers.append(build_judge(opts.judge, settings, opts.repeats)[0])
+                        judge_scorer, meta.judge_model = build_judge(opts.judge, settings, opts.repeats)
+                        scorers.append(judge_scorer)
                     if on_start:
                         on_start(run_dir, len(todo), len(targets) - len(todo))
                     with open(run_dir / CASES_FILE, "a", encoding="utf-8") as fh:

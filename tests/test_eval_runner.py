@@ -162,3 +162,31 @@ def test_bad_options(tmp_path: Path) -> None:
     from tools.errors import WorkspaceMissing
     with pytest.raises(WorkspaceMissing, match="sleuth workspace ensure"):
         run_eval(RunOptions(cases=cases, model="rules"), settings)
+
+
+def test_judge_scores_narratives_with_repeats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.llm.fake import FakeChatModel
+    from evals.scorers import judge
+
+    verdict = {"clarity": 4, "chronology": 4, "specificity": 4, "reasoning": 4, "objectivity": 4, "comment": "ok"}
+    fake = FakeChatModel([{**verdict, "overall": v} for v in (3, 5, 4, 4)])
+
+    def fake_build(spec: str, settings: Settings, repeats: int = 1):
+        assert spec == "openai:judge-model"
+        return judge.judge_scorer(fake, "openai:judge-model", repeats), "openai:judge-model"
+
+    def narrating_factory(settings: Settings, model: str):
+        def investigate(alert_id: str) -> CaseReport:
+            rep = fake_investigate(alert_id)
+            rep.narrative = "ACC-000123 moved funds." if alert_id in ("ALT-1", "ALT-3") else ""
+            return rep
+        return investigate, lambda: None
+
+    monkeypatch.setattr(judge, "build_judge", fake_build)
+    log, _ = run_eval(RunOptions(cases=write_cases(tmp_path), model="rules", out=tmp_path / "j", judge="openai:judge-model",
+                                 repeats=2), settings_for(tmp_path), factory=narrating_factory)
+    assert log.judge == "openai:judge-model" and log.judge_repeats == 2
+    m = log.metrics["judge"]
+    assert m["judge_cases"] == 2 and m["judge_overall"] == pytest.approx((4.0 + 4.0) / 2)
+    assert m["judge_spread"] == pytest.approx((2 ** 0.5 + 0.0) / 2)  # stdev of (3, 5) and of (4, 4)
+    assert fake.remaining == 0
