@@ -1,0 +1,159 @@
+"""Alert descriptions: what the monitoring rule saw, in several wordings, with numbers from the data.
+
+Descriptions never carry the verdict: the same templates serve sar, escalate and close alerts, and
+they avoid the label vocabulary (typology and disposition names). About 5% of alerts come from an
+unknown vendor rule (`VENDOR-X-17`, ...) with their own wording, so an investigator has to work
+from the description and the evidence, not the rule id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from evals.synth import constants as K
+from evals.synth.ledger import PlantedAlert, TxnRow
+
+VENDOR_SHARE = 0.05
+
+
+def _usd(x: float) -> str:
+    return f"{x:,.2f} USD"
+
+
+def _day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def _short(addr: str) -> str:
+    return addr if len(addr) <= 16 else f"{addr[:10]}...{addr[-6:]}"
+
+
+Templates = list[Callable[[dict[str, Any]], str]]
+
+STRUCT: Templates = [
+    lambda f: (f"{f['n']} fiat deposits between 9,000 and 10,000 USD within 14 days ({f['first']} to "
+               f"{f['last']}), total {_usd(f['total'])}."),
+    lambda f: (f"Possible threshold avoidance: {f['n']} cash-in transfers of {_usd(f['min'])} to "
+               f"{_usd(f['max'])} each, sum {_usd(f['total'])}, last on {f['last']}."),
+    lambda f: f"STRUCT-01 hit: count={f['n']} range=[{f['min']:.0f},{f['max']:.0f}] sum={f['total']:.0f} window=14d",
+    lambda f: (f"Customer deposited {_usd(f['total'])} in {f['n']} separate bank transfers just below the "
+               f"10k reporting limit between {f['first']} and {f['last']}."),
+]
+RAPID: Templates = [
+    lambda f: (f"Fiat in {_usd(f['fiat_in'])} followed by crypto out {_usd(f['crypto_out'])} "
+               f"({f['pct']:.0f}%) within {f['hours']:.0f} h; {f['cycles']} in-out sequence(s) in the window."),
+    lambda f: (f"Rapid movement: {f['pct']:.0f}% of fiat deposits left as {f['asset']} withdrawals within 72 "
+               f"hours ({f['cycles']} occurrence(s), {_usd(f['crypto_out'])} out)."),
+    lambda f: (f"RAPID-02: in={f['fiat_in']:.0f} out={f['crypto_out']:.0f} ratio={f['pct']:.0f}% "
+               f"max_lag={f['hours']:.0f}h n={f['cycles']}"),
+    lambda f: (f"Funds deposited by bank transfer were withdrawn on-chain shortly after: "
+               f"{_usd(f['crypto_out'])} of {_usd(f['fiat_in'])} in {f['asset']}."),
+]
+
+
+def _hop_text(f: dict[str, Any]) -> str:
+    return "direct" if f["hops"] == 1 else f"indirect ({f['hops']} hops)"
+
+
+EXPO: Templates = [
+    lambda f: (f"{'Withdrawal to' if f['direction'] == 'out' else 'Deposit from'} {f['counterparty']} on "
+               f"{f['chain']} ({_usd(f['usd'])}): {f['category']} address within {f['hops']} hop(s), "
+               f"{f['share']:.1f}% of the traced value."),
+    lambda f: (f"Chain analytics: counterparty {_short(f['counterparty'])} has {_hop_text(f)} exposure to a "
+               f"{f['category']} entity; {f['direction']}bound {f['asset']} {_usd(f['usd'])}."),
+    lambda f: (f"EXPO-03 risk hit: dir={f['direction']} hops={f['hops']} category={f['category']} "
+               f"risk_share={f['share']:.1f}% value={f['usd']:.0f} chain={f['chain']}"),
+    lambda f: (f"Screening: {f['asset']} transfer {'to' if f['direction'] == 'out' else 'from'} "
+               f"{f['counterparty']} linked to a listed {f['category']} address ({_hop_text(f)})."),
+]
+EXPO_VENDOR_SCORE: Templates = [
+    lambda f: (f"Counterparty {f['counterparty']} ({f['chain']}) scored high-risk by the chain analytics "
+               f"vendor (score {f['score']}); outbound {_usd(f['linked'])}."),
+    lambda f: f"EXPO-03 cluster risk: counterparty={_short(f['counterparty'])} score={f['score']} value={f['linked']:.0f}",
+]
+ATO: Templates = [
+    lambda f: (f"Withdrawal of {_usd(f['usd'])} ({f['asset']}) {f['hours']:.0f} h after a login from a new "
+               f"device {f['device']} in {f['country']}."),
+    lambda f: (f"Large withdrawal to {_short(f['address'])} following the first login from device "
+               f"{f['device']} (IP country {f['country']})."),
+    lambda f: f"ATO-04: new_device=1 login_country={f['country']} withdrawal={f['usd']:.0f} lag={f['hours']:.0f}h",
+    lambda f: (f"New device {f['device']} logged in from {f['country']}; {_usd(f['usd'])} in {f['asset']} "
+               f"withdrawn to {f['address']} within 72 hours."),
+]
+P2P: Templates = [
+    lambda f: (f"{f['disputes']} disputed and {f['chargebacks']} charged-back P2P order(s) out of "
+               f"{f['orders']} in the window (account as {f['role']})."),
+    lambda f: (f"P2P marketplace: dispute/chargeback raised; {f['third_party']} order(s) paid by a third "
+               f"party, {f['orders']} orders in 30 days."),
+    lambda f: (f"P2P-05: disputes={f['disputes']} chargebacks={f['chargebacks']} orders={f['orders']} "
+               f"third_party={f['third_party']}"),
+]
+DEV: Templates = [
+    lambda f: (f"{'Device ' + f['device'] if f['device'] else 'IP ' + f['ip']} used by {f['n_accounts']} "
+               f"accounts: {', '.join(f['accounts'])}."),
+    lambda f: (f"IP {f['ip']}{' and device ' + f['device'] if f['device'] else ''} shared by "
+               f"{f['n_accounts']} customer accounts in the last 30 days."),
+    lambda f: f"DEV-06: shared={f['shared']} ip={f['ip']} accounts={f['n_accounts']}",
+]
+VEL: Templates = [
+    lambda f: (f"{f['counterparties']} distinct counterparties in {f['days']} days ({f['n_in']} incoming "
+               f"{_usd(f['in_total'])}, {f['n_out']} outgoing {_usd(f['out_total'])})."),
+    lambda f: (f"Unusual transfer velocity: {f['n_in'] + f['n_out']} transfers with {f['counterparties']} "
+               f"accounts within 7 days."),
+    lambda f: (f"VEL-07: cp={f['counterparties']} in={f['n_in']}/{f['in_total']:.0f} "
+               f"out={f['n_out']}/{f['out_total']:.0f}"),
+    lambda f: (f"Counterparty count above the customer's usual range: {f['counterparties']} accounts, "
+               f"{_usd(f['in_total'] + f['out_total'])} moved."),
+]
+PROF: Templates = [
+    lambda f: (f"Deposits of {_usd(f['total'])} in the window are {f['total'] / max(f['income'], 1):.1f}x the "
+               f"declared yearly income of {_usd(f['income'])}; amounts rising from {_usd(f['first_usd'])} "
+               f"to {_usd(f['max'])}."),
+    lambda f: (f"Customer profile mismatch: {f['n']} deposits totalling {_usd(f['total'])}, increasing in "
+               f"size, against declared income {_usd(f['income'])}."),
+    lambda f: f"PROF-08: sum={f['total']:.0f} income={f['income']:.0f} n={f['n']} rising=yes",
+]
+TEMPLATES: dict[str, Templates] = {K.STRUCT: STRUCT, K.RAPID: RAPID, K.EXPO: EXPO, K.ATO: ATO, K.P2P: P2P,
+                                   K.DEV: DEV, K.VEL: VEL, K.PROF: PROF}
+VENDOR: dict[str, Templates] = {
+    K.STRUCT: [lambda f: f"Vendor model: repeated cash-ins under the reporting limit ({f['n']} credits, "
+                         f"{f['min']:.0f}-{f['max']:.0f} USD)."],
+    K.RAPID: [lambda f: f"Third-party score {f['score']}/100: in-and-out flow, {f['pct']:.0f}% of credits "
+                        f"leave on-chain fast."],
+    K.EXPO: [lambda f: f"External risk feed: wallet {_short(f['counterparty'])} flagged ({f['category']}), "
+                       f"{_hop_text(f)}."],
+    K.ATO: [lambda f: f"Session anomaly score {f['score']}: unfamiliar device and geography before a payout "
+                      f"of {f['usd']:.0f} USD."],
+    K.P2P: [lambda f: f"Marketplace risk signal: {f['disputes'] + f['chargebacks']} complaint(s) on recent "
+                      f"orders."],
+    K.DEV: [lambda f: f"Identity graph: {f['n_accounts']} profiles linked by common login fingerprint."],
+    K.VEL: [lambda f: f"Network anomaly: {f['counterparties']} counterparties in a short period "
+                      f"(score {f['score']})."],
+    K.PROF: [lambda f: f"Behaviour vs profile deviation score {f['score']}: inflows {f['total']:.0f} USD vs "
+                       f"income {f['income']:.0f} USD."],
+}
+
+
+def render(alert: PlantedAlert, rows: list[TxnRow], rng: np.random.Generator) -> tuple[str, str]:
+    """Rule id and description for one alert (vendor rule for ~5% of them)."""
+    f = dict(alert.facts)
+    f["first"] = _day(min(r[0] for r in rows))
+    f["last"] = _day(max(r[0] for r in rows))
+    f["score"] = int(rng.integers(55, 99))
+    rule = alert.rule_id
+    if rng.random() < VENDOR_SHARE:
+        tpl = VENDOR[rule]
+        rule = K.VENDOR_RULES[int(rng.integers(len(K.VENDOR_RULES)))]
+    elif rule == K.EXPO and f.get("listed") is None:
+        tpl = EXPO_VENDOR_SCORE
+    else:
+        tpl = TEMPLATES[rule]
+    text = tpl[int(rng.integers(len(tpl)))](f)
+    memos = [r[8] for r in rows if r[8] and r[8] not in K.INJECTION_MEMOS]
+    if memos and rng.random() < 0.4:
+        text += f' Memo on a flagged transaction: "{memos[-1]}".'
+    return rule, text
