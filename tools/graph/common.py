@@ -174,3 +174,35 @@ def forwarded_within(inflows: list[tuple[dt.datetime, float]], outflows: list[tu
             total += take
             i += 1
     return total
+
+
+ACCOUNT_ENDS: dict[str, tuple[bool, bool]] = {
+    "internal_transfer": (True, True),
+    "trade": (True, True),
+    "fiat_deposit": (False, True),
+    "crypto_deposit": (False, True),
+    "fiat_withdrawal": (True, False),
+    "crypto_withdrawal": (True, False),
+    "chain_transfer": (False, False),
+}
+"""Which ends (sender, receiver) of a movement are exchange accounts, by kind, as the import
+contract defines the kinds (DESIGN section 3; the loader checks the account sides). A P2P trade's
+sides are not fixed, so its ends are looked up in `accounts`."""
+
+
+def classify_accounts(db: Database, edges: Iterable[tuple[str, str, str]]) -> set[str]:
+    """Accounts among the ends of (src, dst, kinds) edges: by the contract's kinds where they say,
+    else by `accounts.account_id` (one query, only for the ends no kind settles)."""
+    known: dict[str, bool] = {}
+    ends: set[str] = set()
+    for src, dst, kinds in edges:
+        ends.update((src, dst))
+        for kind in kinds.split(","):
+            sides = ACCOUNT_ENDS.get(kind)
+            if sides is None:
+                continue
+            for ent, is_acct in ((src, sides[0]), (dst, sides[1])):
+                known[ent] = known.get(ent, False) or is_acct
+    unknown = ends - known.keys()
+    accts = {e for e, a in known.items() if a}
+    return accts | accounts_among(db, unknown)

@@ -14,7 +14,7 @@ from typing import Any
 
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
-from tools.graph.common import accounts_among, day, labels_of, norm_entity, resolve_as_of, usd, window
+from tools.graph.common import classify_accounts, day, labels_of, norm_entity, resolve_as_of, usd, window
 
 WINDOW_SQL = """SELECT counterparty, direction, ts, amount_usd, kind, txn_id FROM flows
 WHERE entity = $a AND counterparty <> entity AND ts BETWEEN $s AND $e ORDER BY ts, txn_id"""
@@ -61,7 +61,8 @@ def counterparties(
         elapsed += res.elapsed_ms
         for cp, direction, first in res.rows:
             before[cp][direction] = first
-    accts = accounts_among(db, cps)
+    accts = classify_accounts(db, [((cp, acct) if d == "in" else (acct, cp)) + (kind,)
+                                   for cp, d, _ts, _amt, kind, _txn in rows]) - {acct}
     labels = labels_of(db, [c for c in cps if c not in accts])
 
     senders = [c for c in cps if per[c]["in_n"]]

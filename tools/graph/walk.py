@@ -2,13 +2,16 @@
 cycles and flow_shape.
 
 Why a bounded loop of point look-ups and not one recursive CTE: `flows` is sorted by entity, so
-`entity = $e` touches one row group (about 2 ms at 20M flow rows), while a recursive CTE (with
-USING KEY or unrolled to a bounded depth) joins the frontier to `flows` and the join cannot use the
-zone maps: measured 2.0 s for a 3-hop trace at 20M rows against 60-120 ms for this loop. So each
-hop is still expanded in DuckDB (aggregated per counterparty, time-ordered, filtered, top-N by USD),
-and Python only keeps the frontier: one hop at a time, the most valuable `cap_per_hop` new nodes,
-never re-expanding a node. Forward: an edge must be at or after the time funds reached its source
-node; backward: at or before the time they left the node it feeds.
+`entity = $e` touches one row group (about 2 ms at 20M flow rows on an idle machine), while a
+recursive CTE (with USING KEY, or unrolled to a bounded depth) joins the frontier to `flows` and
+that join cannot use the zone maps: measured 2.0 s for a 3-hop trace at 20M rows against about
+0.1 s for this loop. So each hop is one DuckDB statement, a UNION ALL of point look-ups (one per
+frontier node, with that node's own time range), and Python keeps the frontier: the rows are
+aggregated per counterparty here (DuckDB's per-query aggregation set-up costs more than the few
+rows of a typical node; a node with more than RAW_CAP rows is aggregated in SQL instead), the
+`cap_per_node` largest counterparties per node and the `cap_per_hop` largest new nodes per hop are
+kept, and no node is expanded twice. Forward: an edge must be at or after the time funds reached
+its source node; backward: at or before the time they left the node it feeds.
 """
 
 from __future__ import annotations
@@ -19,18 +22,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tools.db import Database
-from tools.graph.common import FAR_FUTURE, FAR_PAST, Label, accounts_among, labels_of
+from tools.graph.common import FAR_FUTURE, FAR_PAST, Label, classify_accounts, labels_of
 
-LOOKUP_SQL = """SELECT counterparty, sum(amount_usd) AS usd, count(*) AS n, min(ts) AS t_first, max(ts) AS t_last,
+RAW_SQL = """(SELECT {i} AS k, counterparty, amount_usd, ts, asset, kind, layer, txn_id FROM flows
+WHERE entity = $e{i} AND direction = $d AND counterparty <> entity AND ts BETWEEN $lo{i} AND $hi{i}
+  AND amount_usd >= $min_usd{extra} LIMIT $raw_cap)"""
+AGG_SQL = """SELECT 0 AS k, counterparty, sum(amount_usd) AS usd, count(*) AS n, min(ts) AS t_first, max(ts) AS t_last,
        string_agg(DISTINCT asset, ',' ORDER BY asset) AS assets, string_agg(DISTINCT kind, ',' ORDER BY kind) AS kinds,
        string_agg(DISTINCT layer, ',' ORDER BY layer) AS layers,
        list(txn_id ORDER BY amount_usd DESC, txn_id)[1:5] AS txn_ids
 FROM flows
-WHERE entity = $e AND direction = $d AND counterparty <> entity
-  AND ts BETWEEN $lo AND $hi AND amount_usd >= $min_usd{extra}
+WHERE entity = $e0 AND direction = $d AND counterparty <> entity
+  AND ts BETWEEN $lo0 AND $hi0 AND amount_usd >= $min_usd{extra}
 GROUP BY counterparty
 ORDER BY usd DESC, counterparty
 LIMIT $cap"""
+RAW_CAP = 5000  # rows per node fetched raw; a busier node (an exchange hot wallet) is aggregated in SQL
+BATCH = 50
 
 
 @dataclass
@@ -132,11 +140,12 @@ def walk(
     for hop in range(1, max_hops + 1):
         candidates: dict[str, Node] = {}
         cand_edges: dict[str, list[Edge]] = {}
+        lo_h, hi_h = hop1_range if (hop == 1 and hop1_range) else (lo_all, hi_all)
+        found = _expand(db, w, [w.nodes[n] for n in frontier], direction, hop, lo_h, hi_h, min_usd, asset,
+                        cap_per_node, hop1_kinds, later_layer, span_hours, time_ordered)
         for nid in frontier:
             node = w.nodes[nid]
-            lo_h, hi_h = hop1_range if (hop == 1 and hop1_range) else (lo_all, hi_all)
-            rows = _lookup(db, w, node, direction, hop, lo_h, hi_h, min_usd, asset, cap_per_node,
-                           hop1_kinds, later_layer, span_hours, time_ordered)
+            rows = found.get(nid, [])
             for cp, usd, n, t_first, t_last, assets, kinds, layers, txn_ids in rows:
                 src, dst = (nid, cp) if direction == "out" else (cp, nid)
                 edge = Edge(src, dst, hop, float(usd), int(n), t_first, t_last, assets or "", kinds or "",
@@ -165,7 +174,7 @@ def walk(
             for e in cand_edges[c.id]:
                 w.edges.setdefault((e.src, e.dst), e)
             w.nodes[c.id] = c
-        if annotate or stop:
+        if stop:  # labels now, to know where to stop; otherwise once at the end
             labels = labels_of(db, [c.id for c in kept])
             for c in kept:
                 c.label = labels.get(c.id)
@@ -173,18 +182,20 @@ def walk(
         if not frontier:
             break
     if annotate:
-        accts = accounts_among(db, w.nodes)
+        accts = classify_accounts(db, [(e.src, e.dst, e.kinds) for e in w.edges.values()])
         for n in w.nodes.values():
             n.is_account = n.id in accts
+        if not stop:
+            labels = labels_of(db, [n.id for n in w.nodes.values() if not n.is_account])
+            for n in w.nodes.values():
+                n.label = labels.get(n.id)
     w.elapsed_ms = (time.perf_counter() - start) * 1000
     return w
 
 
-def _lookup(db: Database, w: Walk, node: Node, direction: str, hop: int, lo_all: dt.datetime, hi_all: dt.datetime,
-            min_usd: float, asset: str | None, cap: int, hop1_kinds: Iterable[str] | None, later_layer: str | None,
-            span_hours: float | None, time_ordered: bool) -> list[tuple]:
-    """One hop out of one node: its flows in the right direction and time range, per counterparty."""
-    lo, hi = lo_all, hi_all
+def _window(node: Node, direction: str, hop: int, lo: dt.datetime, hi: dt.datetime, span_hours: float | None,
+            time_ordered: bool) -> tuple[dt.datetime, dt.datetime]:
+    """Time range of one node's next hop: after funds arrived (forward) or before they left (backward)."""
     if time_ordered and hop > 1:
         if direction == "out":
             lo = max(lo, node.t)
@@ -196,21 +207,70 @@ def _lookup(db: Database, w: Walk, node: Node, direction: str, hop: int, lo_all:
             hi = min(hi, node.t0 + span)
         else:
             lo = max(lo, node.t0 - span)
-    if lo > hi:
-        return []
+    return lo, hi
+
+
+def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, lo_all: dt.datetime,
+            hi_all: dt.datetime, min_usd: float, asset: str | None, cap: int, hop1_kinds: Iterable[str] | None,
+            later_layer: str | None, span_hours: float | None, time_ordered: bool) -> dict[str, list[tuple]]:
+    """One hop out of every frontier node: their flows in the right direction and time range,
+    aggregated per counterparty, the `cap` largest per node. One statement per batch of nodes
+    (UNION ALL of point look-ups, each pruned by the entity zone maps), aggregated in Python:
+    DuckDB's per-query aggregation set-up costs more than the few rows of a typical node."""
     extra = ""
-    params: dict[str, object] = {"e": node.id, "d": direction, "lo": lo, "hi": hi, "min_usd": min_usd, "cap": cap}
+    shared: dict[str, object] = {"d": direction, "min_usd": min_usd, "raw_cap": RAW_CAP}
     if asset:
         extra += " AND asset = $asset"
-        params["asset"] = asset
+        shared["asset"] = asset
     if hop == 1 and hop1_kinds is not None:
         extra += " AND list_contains($kinds, kind)"
-        params["kinds"] = list(hop1_kinds)
+        shared["kinds"] = list(hop1_kinds)
     if hop > 1 and later_layer:
         extra += " AND layer = $layer"
-        params["layer"] = later_layer
-    w.lookups += 1
-    return db.execute(LOOKUP_SQL.format(extra=extra), params).rows
+        shared["layer"] = later_layer
+    ranges = {n.id: _window(n, direction, hop, lo_all, hi_all, span_hours, time_ordered) for n in nodes}
+    todo = [n for n in nodes if ranges[n.id][0] <= ranges[n.id][1]]
+    out: dict[str, list[tuple]] = {}
+    for b in range(0, len(todo), BATCH):
+        batch = todo[b:b + BATCH]
+        params = dict(shared)
+        for i, n in enumerate(batch):
+            params[f"e{i}"], (params[f"lo{i}"], params[f"hi{i}"]) = n.id, ranges[n.id]
+        w.lookups += len(batch)
+        sql = "\nUNION ALL\n".join(RAW_SQL.format(i=i, extra=extra) for i in range(len(batch)))
+        per: dict[int, list[tuple]] = {}
+        for row in db.execute(sql, params).rows:
+            per.setdefault(row[0], []).append(row[1:])
+        for i, n in enumerate(batch):
+            rows = per.get(i, [])
+            if len(rows) >= RAW_CAP:
+                p1 = {**shared, "e0": n.id, "lo0": ranges[n.id][0], "hi0": ranges[n.id][1], "cap": cap}
+                del p1["raw_cap"]
+                out[n.id] = [r[1:] for r in db.execute(AGG_SQL.format(extra=extra), p1).rows]
+            else:
+                out[n.id] = _aggregate(rows, cap)
+    return out
+
+
+def _aggregate(rows: list[tuple], cap: int) -> list[tuple]:
+    """Raw flow rows of one node -> per counterparty (usd, n, first, last, assets, kinds, layers, txn ids)."""
+    agg: dict[str, list] = {}
+    for cp, amount, ts, asset, kind, layer, txn in rows:
+        a = agg.get(cp)
+        if a is None:
+            agg[cp] = [amount, 1, ts, ts, {asset}, {kind}, {layer}, [(amount, txn)]]
+            continue
+        a[0] += amount
+        a[1] += 1
+        a[2], a[3] = min(a[2], ts), max(a[3], ts)
+        a[4].add(asset)
+        a[5].add(kind)
+        a[6].add(layer)
+        a[7].append((amount, txn))
+    ranked = sorted(agg.items(), key=lambda kv: (-kv[1][0], kv[0]))[:cap]
+    return [(cp, a[0], a[1], a[2], a[3], ",".join(sorted(x for x in a[4] if x)), ",".join(sorted(x for x in a[5] if x)),
+             ",".join(sorted(x for x in a[6] if x)), [t for _, t in sorted(a[7], key=lambda p: (-p[0], p[1]))[:5]])
+            for cp, a in ranked]
 
 
 def path_to(w: Walk, node_id: str) -> list[str]:
