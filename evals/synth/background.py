@@ -105,7 +105,8 @@ def txn_chunk(w: World, sc: Screening, rng: np.random.Generator, t0: int, t1: in
 
     biz = w.kind[acc] == 1
     usd = KIND_MEDIAN[kind] * np.clip(w.wealth[acc], 0.1, 50) * np.where(biz, 2.5, 1.0)
-    usd = np.clip(usd * np.exp(rng.normal(0, 1, m) * KIND_SIGMA[kind]), 1.0, 250_000.0)
+    usd = np.maximum(usd * np.exp(rng.normal(0, 1, m) * KIND_SIGMA[kind]), 1.0)
+    usd = np.where(usd > 250_000.0, rng.uniform(60_000.0, 250_000.0, m), usd)  # no pile-up at a cap
     fiat = CURRENCY_OF_COUNTRY[w.country[acc]].astype(np.int64)
     rail = rng.choice(len(K.RAILS), size=m, p=RAIL_P)
     crypto_kind = (kind == KI["crypto_deposit"]) | (kind == KI["crypto_withdrawal"])

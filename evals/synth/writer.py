@@ -33,6 +33,9 @@ class TableSink:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}: use parquet or csv")
         self.schema = arrow_schema(table)
+        if fmt == "csv":  # whole seconds read better in CSV ("2026-09-17 01:50:04")
+            self.schema = pa.schema([pa.field(f.name, pa.timestamp("s") if f.type == pa.timestamp("us")
+                                              else f.type) for f in self.schema])
         self.path = out_dir / f"{table}.{fmt}"
         self.rows = 0
         self.row_group_size = row_group_size
