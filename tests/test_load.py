@@ -213,6 +213,8 @@ BAD: dict[str, tuple[Callable[[], dict[str, str | bytes | None]], str]] = {
                            "p2p_orders.csv:2:seller: seller 'ACC-9' is not a known account"),
     "login unknown account": (lambda: {"logins.csv": edit(LOGINS, "ACC-000001", "ACC-8")},
                               "logins.csv:2:account_id: login event for unknown account 'ACC-8'"),
+    "alert names unknown transaction": (lambda: {"alerts.csv": edit(ALERTS, "TX-1;TX-3", "TX-1; TX-33;")},
+                                        "alerts.csv:2:txn_ids: unknown transaction 'TX-33'"),
     "binary transactions.csv": (lambda: {"transactions.csv": bytes(range(256)) * 40},
                                 "transactions.csv:1:-: binary content, not a CSV text file"),
     "empty file": (lambda: {"accounts.csv": ""}, "accounts.csv:1:-: file is empty"),

@@ -209,6 +209,19 @@ def reference_sql(ref: Reference, rel: str, accounts_rel: str) -> str:
             f"ANTI JOIN (SELECT account_id FROM {accounts_rel}) a ON t.{col} = a.account_id")
 
 
+def alert_txn_ids_sql(alerts_rel: str, transactions_rel: str) -> str:
+    """Problem rows for alert `txn_ids` entries (`;`-separated, spaces allowed) naming no transaction.
+
+    The lookup probes the big transactions table with the few ids the alerts name, rather than
+    building a hash table of every transaction id.
+    """
+    return (f"WITH ids AS (SELECT * FROM (SELECT {R}, trim(unnest(string_split(txn_ids, ';'))) AS id "
+            f"FROM {alerts_rel} WHERE txn_ids IS NOT NULL) WHERE id <> ''), "
+            f"known AS (SELECT txn_id FROM {transactions_rel} WHERE txn_id IN (SELECT id FROM ids)) "
+            f"SELECT i.{R} AS row, 'txn_ids' AS col, 'unknown transaction ' || {shown('i.id')} AS msg "
+            f"FROM ids i WHERE i.id NOT IN (SELECT txn_id FROM known)")
+
+
 def sampled(problem_sql: str, limit: int) -> str:
     """The first `limit` problem rows by row number, each with the total count of problems."""
     return (f"SELECT row, col, msg, count(*) OVER () AS n FROM ({problem_sql}) "

@@ -175,6 +175,10 @@ class _Loader:
             if src.table.key:
                 self._run_check(out, src.name, TABLE_ORDER[src.table.name],
                                 checks.duplicate_sql(src.table, rel(src)))
+        alerts, transactions = usable.get("alerts"), usable.get("transactions")
+        if alerts is not None and transactions is not None and "txn_ids" in alerts.mapping:
+            self._run_check(out, alerts.name, TABLE_ORDER["alerts"],
+                            checks.alert_txn_ids_sql(rel(alerts), rel(transactions)))
         accounts = usable.get("accounts")
         if accounts is None:
             return
@@ -329,6 +333,7 @@ def load_folder(folder: Path, settings: Settings, progress: Progress | None = No
         })
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
             loader = _Loader(con, found.sources, report)
             for p in found.problems:
                 loader.file_problems.add(p, TABLE_ORDER.get(p.file, -1))
