@@ -15,6 +15,8 @@ from agent.nodes.common import new_evidence, timed, tool_event
 from agent.state import CaseState
 from agent.steps import run_step
 
+FACTLESS_TOOLS = ("trace",)
+
 
 def gather_evidence(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Run the union of the candidates' evidence steps (deduplicated by tool and arguments)."""
@@ -29,6 +31,8 @@ def gather_evidence(state: CaseState, runtime: Runtime[InvestigationContext]) ->
         events = []
         for typ in state.get("candidates", []):
             for step in playbooks.by_typology[typ].evidence_steps:
+                if ctx.model is None and step.tool in FACTLESS_TOOLS:
+                    continue
                 key = json.dumps([step.tool, step.args], sort_keys=True, default=str)
                 if key in seen:
                     continue
