@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from tools.data.layout import create_flows_sql, norm_sql
+from tools.data.layout import create_flows_sql, create_p2p_sides_sql, norm_sql
 
 SUBJECT = "ACC-000001"
 ALERT = "ALT-00002"
@@ -111,16 +111,6 @@ ADDRESSES = [
     (EXCH_TRON, "tron", "exchange", "internal", "Exchange hot wallets", dt.date(2026, 10, 1), "OtherEx"),
 ]
 
-P2P_SIDES_SQL = """
-CREATE TABLE p2p_sides AS
-SELECT * FROM (
-  SELECT buyer AS account_id, 'buyer' AS role, seller AS counterparty, * EXCLUDE (buyer, seller) FROM p2p_orders
-  UNION ALL
-  SELECT seller, 'seller', buyer, * EXCLUDE (buyer, seller) FROM p2p_orders
-) ORDER BY account_id, ts
-"""
-
-
 def build(path: Path, p2p_sides: bool = False) -> Path:
     """Write the workspace DuckDB file and return its path (with the account-sorted P2P table if asked)."""
     con = duckdb.connect(str(path))
@@ -148,7 +138,7 @@ def build(path: Path, p2p_sides: bool = False) -> Path:
         dst VARCHAR, asset VARCHAR, amount_usd DOUBLE)""")
     con.execute(create_flows_sql())
     if p2p_sides:
-        con.execute(P2P_SIDES_SQL)
+        con.execute(create_p2p_sides_sql())
     con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
     con.execute("INSERT INTO meta VALUES ('built_by', 'tests/profile_workspace.py')")
     con.close()
