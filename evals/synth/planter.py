@@ -154,11 +154,11 @@ class Planter:
 
     # ---- money movements ----------------------------------------------------------------------
     def memo(self, kind: str, memo: str | None) -> str | None:
-        """Given memo, or the planted-row default: ~2% hostile injections, some normal text."""
-        if memo is not None:
-            return memo
+        """~2% hostile injections on every kind of planted row, else the given memo or some normal text."""
         if self.chance(K.INJECTION_RATE):
             return self.pick(K.INJECTION_MEMOS)
+        if memo is not None:
+            return memo
         if kind in ("fiat_deposit", "internal_transfer") and self.chance(0.12):
             return self.pick(AUTO_MEMOS)
         return None
