@@ -105,3 +105,9 @@ def test_workspace_without_address_norm_still_matches_evm_case_insensitively(tmp
         ev = screen(db, EvidenceLedger(), [pw.OFAC_ETH.lower()])
         assert ev.facts == {"screening_hits": 1, "sanctioned_hits": 1}
         assert screen_counterparties(db, EvidenceLedger(), pw.SUBJECT, pw.AS_OF).facts["screening_hits"] == 1
+
+
+def test_long_address_lists_take_the_join_path(db: Database) -> None:
+    many = [f"bc1qfiller{i:06d}" for i in range(600)] + [pw.OFAC_BTC]
+    ev = screen(db, EvidenceLedger(), many)
+    assert ev.facts == {"screening_hits": 1, "sanctioned_hits": 1} and "unnest" in (ev.query or "")

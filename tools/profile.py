@@ -21,7 +21,7 @@ from tools.db import Database
 from tools.errors import InputInvalid, NotFound
 from tools.evidence import Evidence, EvidenceLedger, FactValue
 from tools.introspect import data_span, table_columns
-from tools.screening import address_norm_sql
+from tools.screening import match_addresses
 
 NEAR_LOW, THRESHOLD = 9_000.0, 10_000.0
 FAST_OUT_HOURS = 72
@@ -52,13 +52,12 @@ GROUP BY ALL
 """
 
 # Money movements of the window in time order (ins before outs at the same instant), with whether a
-# crypto withdrawal's address had been dealt with before the window and whether it is labelled an
-# exchange. The USD held before each withdrawal is the baseline net plus a running sum over these.
+# crypto withdrawal's address had been dealt with before the window. The USD held before each
+# withdrawal is the baseline net plus a running sum over these.
 WINDOW_SQL = """
 SELECT ts, txn_id, kind, direction, counterparty, amount_usd,
        kind = 'crypto_withdrawal' AND counterparty IN (
-         SELECT counterparty FROM flows WHERE entity = $acc AND layer = 'exchange' AND ts < $ws) AS seen_before,
-       kind = 'crypto_withdrawal' AND {exchange} AS exchange_labelled
+         SELECT counterparty FROM flows WHERE entity = $acc AND layer = 'exchange' AND ts < $ws) AS seen_before
 FROM flows
 WHERE entity = $acc AND layer = 'exchange' AND ts >= $ws AND ts <= $as_of AND direction <> 'self'
 ORDER BY ts, direction, txn_id
@@ -176,15 +175,14 @@ class Move(NamedTuple):
     counterparty: str
     usd: float
     seen_before: bool
-    exchange: bool
     held_before: float
 
 
 def _window_moves(db: Database, sql: str, params: dict[str, Any], held: float) -> list[Move]:
     """Window movements in time order; `held` is the net USD at the window start."""
     moves = []
-    for ts, txn_id, kind, direction, counterparty, usd, seen, exchange in db.execute(sql, params).rows:
-        moves.append(Move(ts, txn_id, kind, direction, counterparty, usd, bool(seen), bool(exchange), held))
+    for ts, txn_id, kind, direction, counterparty, usd, seen in db.execute(sql, params).rows:
+        moves.append(Move(ts, txn_id, kind, direction, counterparty, usd, bool(seen), held))
         held += usd if direction == "in" else -usd
     return moves
 
@@ -198,10 +196,10 @@ def _account(db: Database, account_id: str) -> dict[str, Any]:
     return dict(zip(ACCOUNT_COLUMNS, res.rows[0], strict=True))
 
 
-def _exchange_expr(db: Database) -> str:
-    if not table_columns(db, "addresses"):
-        return "FALSE"
-    return f"counterparty IN (SELECT {address_norm_sql(db)} FROM addresses a WHERE a.category = 'exchange')"
+def _exchange_labelled(db: Database, addresses: set[str]) -> tuple[str, set[str]]:
+    """The withdrawal addresses labelled `exchange` (an own account elsewhere, usually benign)."""
+    sql, labels = match_addresses(db, addresses)
+    return sql, {norm for norm, rows in labels.items() if any(r[2] == "exchange" for r in rows)}
 
 
 @dataclass
@@ -285,8 +283,7 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     params = {"acc": account_id, "as_of": as_of, "ws": ws}
     periods = _periods(db, {**params, "near": NEAR_LOW, "thr": THRESHOLD})
     base, win = periods["baseline"], periods["window"]
-    window_sql = WINDOW_SQL.format(exchange=_exchange_expr(db))
-    moves = _window_moves(db, window_sql, params, base.in_usd - base.out_usd)
+    moves = _window_moves(db, WINDOW_SQL, params, base.in_usd - base.out_usd)
     logins = _logins(db, params)
     p2p_sql, p2p = _p2p(db, params, acct["registered_at"])
     prior = _prior_alerts(db, params, alert_id)
@@ -305,6 +302,7 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     withdrawals = [m for m in moves if m.kind in WITHDRAWALS and m.direction == "out"]
     crypto_out = [m for m in withdrawals if m.kind == "crypto_withdrawal"]
     crypto_total = sum(m.usd for m in crypto_out)
+    labels_sql, exchange = _exchange_labelled(db, {m.counterparty for m in crypto_out})
     by_address: dict[str, float] = {}
     for m in crypto_out:
         by_address[m.counterparty] = by_address.get(m.counterparty, 0.0) + m.usd
@@ -343,7 +341,7 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
         "fiat_to_crypto_out_72h_share": round(fast_out_share(deposits, [(m.ts, m.usd) for m in crypto_out]), 4),
         "withdrawal_new_address_share": _share(sum(m.usd for m in crypto_out if not m.seen_before), crypto_total),
         "withdrawal_top_address_share": _share(max(by_address.values(), default=0.0), crypto_total),
-        "withdrawal_exchange_share": _share(sum(m.usd for m in crypto_out if m.exchange), crypto_total),
+        "withdrawal_exchange_share": _share(sum(m.usd for m in crypto_out if m.counterparty in exchange), crypto_total),
         "largest_withdrawal_balance_share": largest_share,
         "new_devices_window": len(new_device_first),
         "new_countries_window": len(new_countries),
@@ -377,7 +375,7 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     ]
     summary = _summary(account_id, acct, facts, as_of, ws, window_days, base_days, logins, new_countries,
                        withdrawals, largest, by_address, crypto_total, prior)
-    queries = [PERIOD_SQL, window_sql, LOGINS_SQL, p2p_sql, PRIOR_ALERTS_SQL]
+    queries = [PERIOD_SQL, WINDOW_SQL, labels_sql, LOGINS_SQL, p2p_sql, PRIOR_ALERTS_SQL]
     return ledger.record(
         "profile",
         {"account_id": account_id, "as_of": as_of, "window_days": window_days}

@@ -47,15 +47,23 @@ def _optional(cols: frozenset[str], name: str, cast: str = "VARCHAR") -> str:
     return f"a.{name}" if name in cols else f"CAST(NULL AS {cast})"
 
 
-def _hits_sql(db: Database) -> str:
-    """SELECT of list rows matching a list of normalised addresses (`?` = the list)."""
+IN_LIST_MAX = 500
+
+
+def _hits_sql(db: Database, n: int) -> str:
+    """SELECT of list rows naming any of `n` normalised addresses.
+
+    Up to IN_LIST_MAX addresses go as an IN list, which DuckDB pushes into the scan (zone maps skip
+    row groups of a large label table); longer lists join against an unnested array parameter.
+    """
     cols = table_columns(db, "addresses")
+    norm = address_norm_sql(db)
+    wanted = f"IN ({', '.join('?' for _ in range(n))})" if n <= IN_LIST_MAX else "IN (SELECT unnest(?::VARCHAR[]))"
     return (
-        f"SELECT {address_norm_sql(db)} AS norm, a.address, a.chain, a.category, "
+        f"SELECT {norm} AS norm, a.address, a.chain, a.category, "
         f"{_optional(cols, 'list_name')}, a.source, {_optional(cols, 'snapshot_date', 'DATE')}, "
         f"{_optional(cols, 'entity_name')} "
-        f"FROM addresses a WHERE {address_norm_sql(db)} IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY norm, a.category, a.source"
+        f"FROM addresses a WHERE {norm} {wanted} ORDER BY norm, a.category, a.source"
     )
 
 
@@ -84,8 +92,8 @@ def match_addresses(db: Database, addresses: Iterable[str]) -> tuple[str, dict[s
     norms = sorted({normalize_address(a) for a in addresses if a and a.strip()})
     if not norms or not table_columns(db, "addresses"):
         return "", {}
-    sql = _hits_sql(db)
-    res = db.execute(sql, [norms])
+    sql = _hits_sql(db, len(norms))
+    res = db.execute(sql, norms if len(norms) <= IN_LIST_MAX else [norms])
     found: dict[str, list[list[Any]]] = {}
     for norm, address, chain, category, list_name, source, snapshot, entity in res.rows:
         found.setdefault(norm, []).append(
