@@ -6,10 +6,13 @@
   with its labels (`cases.jsonl`, `truth/`) beside it, as the generator writes them.
 - `workspace_settings` (session): `Settings` whose home holds that dataset loaded by the real
   loader. Shared by many tests: treat it as read-only (copy it for anything that writes).
+- `agent_settings` (session): a copy of that workspace with the playbook index built (what the agent
+  needs for retrieval). Shared like `workspace_settings`: tests that record cases copy its home.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,4 +49,16 @@ def workspace_settings(generated_dir: Path, tmp_path_factory: pytest.TempPathFac
 
     settings = load_settings(home=tmp_path_factory.mktemp("workspace"))
     load_folder(generated_dir, settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def agent_settings(workspace_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the workspace with the playbook index (Chroma) built once per session."""
+    from tools.playbooks.index import build_index
+
+    home = tmp_path_factory.mktemp("agent-ws") / "home"
+    shutil.copytree(workspace_settings.home, home)
+    settings = workspace_settings.model_copy(update={"home": home})
+    build_index(settings)
     return settings
