@@ -25,6 +25,8 @@ def render_summary(account_id: str, acct: dict[str, Any], facts: dict[str, FactV
                    crypto_total: float, prior: list[tuple[Any, ...]]) -> str:
     """KYC, window vs baseline, deposits, withdrawals, logins, P2P and prior alerts in one paragraph."""
     who = f"{acct['kind'] or 'unknown kind'}, KYC {acct['kyc_level']}, country {acct['country']}"
+    if acct["risk_rating"]:
+        who += f", risk rating {acct['risk_rating']}"
     if acct["occupation"]:
         who += f", occupation {acct['occupation']}"
     if facts["age_years"] != -1:
