@@ -35,10 +35,10 @@ def register(app: typer.Typer) -> None:
                                       "from, both."),
         since: str | None = typer.Option(None, "--since", help="Earliest movement (default: 30 days before the "
                                          "account's latest alert)."),
-        until: str | None = typer.Option(None, "--until", help="Latest movement (default: no limit)."),
+        until: str | None = typer.Option(None, "--until", help="Latest movement (default: 7 days after the account's latest alert)."),
         min_usd: float = typer.Option(0.0, "--min-usd", min=0, help="Ignore movements below this USD value."),
         asset: str | None = typer.Option(None, "--asset", help="Follow only this asset (BTC, USDT, USD, ...)."),
-        per_hop: int = typer.Option(25, "--per-hop", min=1, max=200, help="Largest counterparties kept per hop."),
+        per_hop: int = typer.Option(15, "--per-hop", min=1, max=200, help="Largest counterparties kept per hop."),
         png: Path | None = typer.Option(None, "--png", help="Write the fund-flow picture as PNG here."),
         html_out: Path | None = typer.Option(None, "--html", help="Write an interactive HTML picture here."),
         as_json: bool = JsonOption,

@@ -64,10 +64,10 @@ def clusters(
     members = set(sorted(members, key=lambda m: (m != acct, m))[:max_members])
 
     rows_by: dict[str, list[tuple]] = {m: db.execute(FLOWS_SQL, {"a": m, "s": start, "e": end}).rows for m in members}
+    collector, senders = _collector(db, rows_by)
     kyc = {r[0]: (r[1], r[2]) for r in db.execute(
         "SELECT account_id, kyc_level, registered_at FROM accounts WHERE list_contains($m, account_id)",
-        {"m": sorted(members)}).rows}
-    collector, senders = _collector(db, rows_by)
+        {"m": sorted(members | ({collector} if collector else set()))}).rows}
     share, inflow, sent = _forward_share(rows_by, members, collector)
     young_low = sum(1 for m in members if m in kyc and kyc[m][0] is not None and kyc[m][0] <= 1
                     and kyc[m][1] is not None and (ref - kyc[m][1]) < dt.timedelta(days=90))
@@ -80,14 +80,15 @@ def clusters(
         "cluster_new_low_kyc_share": round(young_low / len(members), 6),
     }
     rows = []
-    for m in sorted(members, key=lambda m: (m != acct, m != collector, m)):
+    listed = members | ({collector} if collector else set())
+    for m in sorted(listed, key=lambda m: (m != acct, m != collector, m)):
         rel = "self" if m == acct else "collector" if m == collector else "member"
-        if m == collector and m != acct and m not in via:
+        if m == collector and m not in members:
             rel = "collector (no shared login)"
         k = kyc.get(m, (None, None))
         txns = [r[4] for r in rows_by.get(m, []) if r[0] == "out" and r[1] == collector]
-        rows.append([m, rel, ",".join(sorted(via.get(m, ()))), k[0], k[1], inflow.get(m, 0.0), sent.get(m, 0.0),
-                     ";".join(txns[:10])])
+        rows.append([m, rel, ",".join(sorted(via.get(m, ()))), k[0], k[1], round(inflow.get(m, 0.0), 2),
+                     round(sent.get(m, 0.0), 2), ";".join(txns[:10])])
     summary = _summary(acct, start, end, devs, ips, members, collector, senders, facts, sent)
     return ledger.record("clusters", args, query=SHARED_SQL, columns=COLUMNS, rows=rows, facts=facts,
                          summary=summary)

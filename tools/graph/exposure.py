@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import networkx as nx
+
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.facts import NONE_HOPS
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
-from tools.graph.walk import Walk, path_to, walk
+from tools.graph.walk import Walk, walk
 from tools.schema import RISKY_CATEGORIES
 
 CRYPTO_KINDS = ("crypto_deposit", "crypto_withdrawal")
@@ -55,8 +57,7 @@ def exposure(
     w_in = walk(db, acct, "in", max(max_hops, 3), **kw)
     total = float(db.scalar(FLOW_SQL, {"a": acct, "s": start, "e": end, "kinds": list(CRYPTO_KINDS)}) or 0.0)
 
-    hits = [h for h in _hits(w_out, "sent_to") if h["hops"] <= max_hops]
-    hits += [h for h in _hits(w_in, "received_from") if h["hops"] <= max_hops]
+    hits = _hits(w_out, "sent_to", max_hops) + _hits(w_in, "received_from", max_hops)
     hits.sort(key=lambda h: (h["hops"], -h["reaching_usd"], h["address"]))
     facts: dict[str, float | int] = {}
     for name, cats in GROUPS.items():
@@ -75,23 +76,35 @@ def exposure(
                          elapsed_ms=w_out.elapsed_ms + w_in.elapsed_ms)
 
 
-def _hits(w: Walk, label: str) -> list[dict]:
-    """One row per risky node of a walk with its best path and the USD that can have reached it."""
+def _hits(w: Walk, label: str, max_hops: int) -> list[dict]:
+    """One row per (risky address, direct counterparty of the account): the shortest path through
+    that counterparty in the extracted subgraph (networkx), and the USD that can have reached it.
+
+    Per counterparty, not per address: eight deposits from eight senders tied to one scam address
+    are eight pieces of evidence, at 2 or 3 hops each, not one."""
+    graph = nx.DiGraph()
+    for src, dst in w.edges:  # edges point away from the account: money order forward, reversed backward
+        graph.add_edge(*((src, dst) if label == "sent_to" else (dst, src)))
+    away = nx.restricted_view(graph, [w.root], [])
+    risky = {n.id for n in w.nodes.values() if n.hop > 0 and n.label and n.label.risky}
     out = []
-    for n in w.nodes.values():
-        if not (n.label and n.label.risky) or n.hop == 0:
+    for via in sorted(n.id for n in w.nodes.values() if n.hop == 1):
+        if via not in away:
             continue
-        path = path_to(w, n.id)
-        pairs = list(zip(path, path[1:], strict=False))
-        edges = [w.edges[p] for p in pairs if p in w.edges]
-        first = edges[0] if label == "sent_to" else edges[-1]
-        out.append({
-            "direction": label, "hops": n.hop, "address": n.id, "category": n.label.category,
-            "list": n.label.list_name, "entity_name": n.label.entity_name,
-            "reaching_usd": min(e.usd for e in edges), "path": " -> ".join(path),
-            "first_hop_usd": first.usd, "first_hop_txn_ids": ";".join(first.txn_ids), "first_hop_ts": first.first_ts,
-            "via": first.dst if label == "sent_to" else first.src,
-        })
+        dist = nx.single_source_shortest_path(away, via, cutoff=max_hops - 1)
+        for target in sorted(risky & dist.keys()):
+            walked = [w.root, *dist[target]]  # away from the account, in walk order
+            money = walked if label == "sent_to" else walked[::-1]
+            edges = [w.edges[(a, b)] for a, b in zip(money, money[1:], strict=False)]
+            first = edges[0] if label == "sent_to" else edges[-1]
+            lab = w.nodes[target].label
+            assert lab is not None
+            out.append({
+                "direction": label, "hops": len(walked) - 1, "address": target, "category": lab.category,
+                "list": lab.list_name, "entity_name": lab.entity_name, "reaching_usd": min(e.usd for e in edges),
+                "path": " -> ".join(money), "first_hop_usd": first.usd,
+                "first_hop_txn_ids": ";".join(first.txn_ids), "first_hop_ts": first.first_ts, "via": via,
+            })
     return out
 
 

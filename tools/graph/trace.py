@@ -19,6 +19,7 @@ from tools.graph.walk import Walk, walk
 
 COLUMNS = ["hop", "src", "dst", "amount_usd", "txns", "first_ts", "last_ts", "assets", "kinds", "label", "txn_ids"]
 FIAT_KINDS = ("fiat_deposit", "fiat_withdrawal")
+AFTER_DAYS = 7
 
 
 def node_kind(w: Walk, node_id: str) -> str:
@@ -43,7 +44,7 @@ def trace_walk(
     asset: str | None = None,
     as_of: dt.datetime | None = None,
     window_days: int = 30,
-    max_nodes_per_hop: int = 25,
+    max_nodes_per_hop: int = 15,
 ) -> Walk:
     """The traced subgraph without recording it (for pictures and other tools)."""
     if direction not in ("in", "out", "both"):
@@ -53,11 +54,14 @@ def trace_walk(
     root = norm_entity(entity)
     ref = resolve_as_of(db, root, as_of)
     lo = since if since is not None else window(ref, window_days)[0]
+    # Funds move on after an alert fires; a week past it shows where they went without dragging in
+    # months of unrelated later activity on a historical alert.
+    hi = until if until is not None else ref + dt.timedelta(days=AFTER_DAYS)
     kwargs = {"min_usd": min_usd, "asset": asset, "cap_per_hop": max_nodes_per_hop, "cap_per_node": max_nodes_per_hop}
     dirs = ["out", "in"] if direction == "both" else [direction]
     result: Walk | None = None
     for d in dirs:
-        w = walk(db, root, d, max_hops, lo, until, **kwargs)
+        w = walk(db, root, d, max_hops, lo, hi, **kwargs)
         if result is None:
             result = w
         else:
@@ -79,7 +83,7 @@ def trace_with_graph(
     asset: str | None = None,
     as_of: dt.datetime | None = None,
     window_days: int = 30,
-    max_nodes_per_hop: int = 25,
+    max_nodes_per_hop: int = 15,
 ) -> tuple[Evidence, Walk]:
     """`trace`, also returning the subgraph so a caller can draw it."""
     w = trace_walk(db, entity, direction, max_hops, since, until, min_usd, asset, as_of, window_days,
@@ -112,12 +116,13 @@ def trace(
     asset: str | None = None,
     as_of: dt.datetime | None = None,
     window_days: int = 30,
-    max_nodes_per_hop: int = 25,
+    max_nodes_per_hop: int = 15,
 ) -> Evidence:
     """Trace funds from an account or address: 'out' = where they went, 'in' = where they came from,
     'both'. Follows internal transfers, deposits, withdrawals and on-chain transfers up to `max_hops`
     (1-6), each hop at or after the previous one (forward) or before it (backward), from `since`
-    (default: 30 days before the account's latest alert) to `until`. `min_usd` drops smaller
+    (default: 30 days before `as_of`, the account's latest alert) to `until` (default: 7 days
+    after it). `min_usd` drops smaller
     movements, `asset` keeps one asset. Keeps the `max_nodes_per_hop` largest counterparties per hop.
     Rows are aggregated edges (src -> dst in money-flow order) with USD, dates and transaction ids;
     the summary names labelled risky addresses reached.
