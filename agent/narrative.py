@@ -32,8 +32,8 @@ def subject_sentence(alert: dict[str, Any], prof: Evidence | None) -> str:
     if prof is None:
         return f"Subject: account {alert['account_id']} [E1]."
     f = prof.facts
-    kind = "business" if f.get("is_business") else "individual"
-    bits = [f"Subject: account {alert['account_id']} is a {kind} account with KYC level {f.get('kyc_level')}"]
+    kind = "a business" if f.get("is_business") else "an individual"
+    bits = [f"Subject: account {alert['account_id']} is {kind} account with KYC level {f.get('kyc_level')}"]
     if f.get("account_age_days") is not None:
         bits.append(f", open for {f.get('account_age_days')} days at the time of the alert")
     if isinstance(f.get("age_years"), int | float) and f.get("age_years", -1) > 0:
@@ -133,8 +133,11 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
     if (how := channels_sentence(alert_ev)) is not None:
         paragraphs.append(how)
     typ = decision.get("typology", "none").replace("_", " ")
+    # Only the title's head: the rest restates policy (e.g. "below the 10,000 USD threshold"), which the
+    # verifier would rightly flag as an uncited amount and strip the whole conclusion.
+    short = playbook_title.split(":", 1)[0].strip() if playbook_title else ""
     conclusion = {
-        "sar": f"Conclusion: the activity matches the {typ} typology{f' ({playbook_title})' if playbook_title else ''} "
+        "sar": f"Conclusion: the activity matches the {typ} typology{f' ({short} playbook)' if short else ''} "
                "and a suspicious activity report is recommended.",
         "escalate": f"Conclusion: the activity shows red flags of {typ} that are not conclusive; escalated to "
                     "level 2 for review.",
