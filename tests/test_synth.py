@@ -101,6 +101,15 @@ def test_entities_follow_the_contract(db: duckdb.DuckDBPyConnection) -> None:
     assert home is not None and home[0] > 0.9
 
 
+def test_no_activity_before_registration(db: duckdb.DuckDBPyConnection) -> None:
+    for sql in ("""SELECT count(*) FROM transactions t JOIN accounts a ON a.account_id IN (t.src, t.dst)
+                   WHERE t.ts < a.registered_at""",
+                "SELECT count(*) FROM logins l JOIN accounts a USING (account_id) WHERE l.ts < a.registered_at",
+                """SELECT count(*) FROM p2p_orders o JOIN accounts a ON a.account_id IN (o.buyer, o.seller)
+                   WHERE o.ts < a.registered_at"""):
+        assert db.execute(sql).fetchone() == (0,), sql
+
+
 def test_every_typology_planted_with_benign_majority(cases: list[dict[str, Any]]) -> None:
     assert {c["typology"] for c in cases if c["disposition"] == "sar"} == set(REAL)
     assert {c["typology"] for c in cases if c["disposition"] == "escalate"} == set(REAL)

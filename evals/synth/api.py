@@ -24,6 +24,7 @@ from evals.synth.scenarios import default_alerts, plant
 from evals.synth.screening import load_screening
 from evals.synth.world import make_world
 from evals.synth.writer import FORMATS
+from tools.schema import TABLES_BY_NAME
 
 CHUNK_ROWS = 1_000_000
 MIN_ACCOUNTS = 60
@@ -58,8 +59,9 @@ def generate(out_dir: Path, accounts: int, days: int, seed: int, fmt: str = "par
     report = progress or _noop
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("*.parquet"), *out.glob("*.csv")]:
-        old.unlink()
+    for table in TABLES_BY_NAME:  # stale contract files of the other format would confuse the loader
+        for ext in FORMATS:
+            (out / f"{table}.{ext}").unlink(missing_ok=True)
 
     r_world, r_plant, r_bg, r_login, r_chain, r_alert = (np.random.default_rng(s)
                                                          for s in np.random.SeedSequence(seed).spawn(6))

@@ -125,7 +125,7 @@ def txn_chunk(w: World, sc: Screening, rng: np.random.Generator, t0: int, t1: in
             "amount_usd": pa.array(amount_usd)}
     src, dst, chain, txh = _entities(w, sc, rng, acc, cp, kind, rail, crypto_kind, rows)
     cols.update({"src": src, "dst": dst, "chain": chain, "tx_hash": txh, "memo": _memos(rng, kind)})
-    order_ts, orders = _orders(w, rng, acc, cp, ts, kind, asset, amount_usd, t0, t1, merchants)
+    order_ts, orders = _orders(w, rng, acc, cp, ts, kind, asset, amount_usd, np.maximum(act, t0), t1, merchants)
     return Chunk(ts=ts, cols=cols, order_ts=order_ts, orders=orders)
 
 
@@ -191,7 +191,7 @@ def _memos(rng: np.random.Generator, kind: np.ndarray) -> pa.Array:
 
 
 def _orders(w: World, rng: np.random.Generator, acc: np.ndarray, cp: np.ndarray, ts: np.ndarray,
-            kind: np.ndarray, asset: np.ndarray, usd: np.ndarray, t0: int, t1: int,
+            kind: np.ndarray, asset: np.ndarray, usd: np.ndarray, floor: np.ndarray, t1: int,
             merchants: np.ndarray) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """P2P orders behind the p2p_trade rows, plus cancelled orders that moved nothing."""
     sel = np.flatnonzero(kind == KI["p2p_trade"])
@@ -199,8 +199,9 @@ def _orders(w: World, rng: np.random.Generator, acc: np.ndarray, cp: np.ndarray,
     buyers = np.concatenate([acc[sel], acc[sel][rng.integers(0, max(1, len(sel)), n_cancel)]])
     sellers = np.concatenate([cp[sel], merchants[rng.integers(0, max(1, len(merchants)), n_cancel)]])
     n = len(buyers)
-    o_ts = np.concatenate([np.maximum(ts[sel] - rng.integers(120, 2400, len(sel)), t0),
-                           rng.integers(t0, t1, n_cancel)])
+    lo = floor[buyers]  # never before the buyer's account was open (nor the chunk start)
+    o_ts = np.concatenate([np.maximum(ts[sel] - rng.integers(120, 2400, len(sel)), lo[: len(sel)]),
+                           lo[len(sel):] + (rng.random(n_cancel) * (t1 - lo[len(sel):])).astype(np.int64)])
     status = np.array(["completed"] * len(sel) + ["cancelled"] * (n - len(sel)), dtype=object)
     r = rng.random(len(sel))
     status[: len(sel)] = np.where(r < 0.006, "disputed", np.where(r < 0.008, "chargeback", "completed"))

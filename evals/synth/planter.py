@@ -96,7 +96,8 @@ class Planter:
             out.append(a)
             if len(out) == n:
                 return out
-        rest = [int(a) for a in pool if int(a) not in out and int(a) not in exclude]
+        rest = sorted((int(a) for a in pool if int(a) not in out and int(a) not in exclude),
+                      key=lambda a: int(self.w.registered[a]))  # the oldest accounts break the fewest rules
         return out + rest[: n - len(out)]
 
     def profile(self, a: int, *, kind: str | None = None, age_days: float | None = None, at: int = 0,
@@ -279,7 +280,7 @@ class Planter:
         keys: list[int] = []
         times = sorted(self.py.randrange(t0, t1) for _ in range(n))
         for j, t in enumerate(times):
-            t = self.daytime(a, t)
+            t = max(self.daytime(a, t), t0)
             usd = scale * self.py.lognormvariate(0, 0.6)
             r = self.py.random()
             if j == 0 or r < 0.3:

@@ -100,7 +100,7 @@ def otc_desk(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
 def split_bill(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     """close (bipartite / stack look-alike): paying friends back after a group trip."""
     p.profile(a, kind="individual", age_days=p.u(300, 2000), at=t)
-    friends = p.borrow(p.i(6, 9), t - 100 * DAY, {a})
+    friends = p.borrow(p.i(6, 9), t - 130 * DAY, {a})
     asset = p.w.currency(a)
     for f, ts in zip(friends[:4], p.times(t - 40 * DAY, 80 * DAY, 4), strict=False):
         p.transfer(f, a, ts, p.u(20, 200), asset=asset, memo=p.pick(K.NORMAL_MEMOS))

@@ -23,7 +23,7 @@ def _history(p: Planter, a: int, t_end: int, own: str, asset: str, chain: str) -
     bal = 0.0
     scale = float(600 * np.clip(p.w.wealth[a], 0.5, 6))
     for j, ts in enumerate(sorted(p.py.randrange(t0, t_end) for _ in range(n))):
-        ts = p.daytime(a, ts)
+        ts = max(p.daytime(a, ts), t0)
         p.login(a, ts - p.i(60, 3600))
         r = p.py.random()
         if j < 2 or r < 0.45 or bal < 500:
@@ -218,7 +218,7 @@ def p2p_fraud(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
 def p2p_merchant(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     """close: long-standing P2P merchant with one dispute among many completed orders."""
     p.profile(a, kind=p.pick(("individual", "business")), age_days=p.u(500, 2500), at=t, kyc=3)
-    buyers = p.borrow(40, t - 60 * DAY, {a})
+    buyers = p.borrow(40, t - 190 * DAY, {a})
     for ts in p.times(t - 32 * DAY, 150 * DAY, p.i(30, 60)):
         p.p2p(p.pick(buyers), a, ts, p.u(50, 1_500), "completed", method=p.pick(("bank_transfer", "wise")))
     fired: list[int] = []
