@@ -12,6 +12,7 @@ case; anything else is a bug and stops the run (resumable: finished cases are ke
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,7 +51,12 @@ def run_one(investigate: Investigate, alert_id: str) -> tuple[str, str | None, s
 
 
 def init_worker(factory: Factory, settings: Settings, model: str) -> None:
-    """Pool initializer: build this process's investigator, or remember why it could not."""
+    """Pool initializer: build this process's investigator, or remember why it could not.
+
+    Ctrl-C is the parent's to handle (it stops the pool and keeps every finished case); a worker
+    that also caught it would die mid-task with a traceback of its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _worker["investigate"], _worker["close"] = factory(settings, model)
     except SleuthError as e:

@@ -12,6 +12,7 @@ made-up names do not score worse than two of the same one.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from agent.report import CaseReport
@@ -29,27 +30,39 @@ def score(case: LabelledCase, report: CaseReport | None) -> Record:
 
 
 def aggregate(records: list[Record]) -> dict[str, Any]:
-    """Macro-F1 and accuracy over actionable cases, and a per-typology table."""
-    scoped = [r for r in records if r["actionable"]]
-    truth_labels = sorted({r["truth"] for r in scoped})
-    labels = truth_labels + sorted({r["pred"] for r in scoped} - set(truth_labels))
+    """Macro-F1 and accuracy over actionable cases, and a per-typology table (one pass: bootstraps call this a lot)."""
+    support: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    unknown = 0
+    for r in records:
+        if not r["actionable"]:
+            continue
+        truth, pred = r["truth"], r["pred"]
+        support[truth] += 1
+        predicted[pred] += 1
+        if truth == pred:
+            hits[truth] += 1
+        unknown += pred not in TYPOLOGIES and pred != "error"
+    n = sum(support.values())
+    truth_labels = sorted(support)
+    labels = truth_labels + sorted(set(predicted) - set(support))
     table: list[dict[str, Any]] = []
     f1s: list[float] = []
     for label in labels:
-        tp = sum(r["truth"] == label and r["pred"] == label for r in scoped)
-        fp = sum(r["truth"] != label and r["pred"] == label for r in scoped)
-        fn = sum(r["truth"] == label and r["pred"] != label for r in scoped)
+        tp = hits[label]
+        fp, fn = predicted[label] - tp, support[label] - tp
         row_f1 = f1(tp, fp, fn)
-        table.append({"typology": label, "support": tp + fn, "predicted": tp + fp, "tp": tp,
+        table.append({"typology": label, "support": support[label], "predicted": predicted[label], "tp": tp,
                       "precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn), "f1": row_f1,
                       "in_vocabulary": label in TYPOLOGIES})
-        if label in truth_labels and row_f1 is not None:
+        if label in support and row_f1 is not None:
             f1s.append(row_f1)
     return {
-        "typology_n": len(scoped),
+        "typology_n": n,
         "typology_macro_f1": sum(f1s) / len(f1s) if f1s else None,
-        "typology_accuracy": ratio(sum(r["correct"] for r in scoped), len(scoped)),
-        "typology_unknown_predicted": sum(r["pred"] not in TYPOLOGIES and r["pred"] != "error" for r in scoped),
+        "typology_accuracy": ratio(sum(hits.values()), n),
+        "typology_unknown_predicted": unknown,
         "per_typology": table,
     }
 
