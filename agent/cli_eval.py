@@ -51,6 +51,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
     """Investigate every labelled case, score it, and write run.json, report.md and report.html."""
     import time
 
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -96,7 +97,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
         progress.stop()
     console.print(_headline_table(log))
     for note in log.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     console.print(f"{len(log.cases)} cases in {time.perf_counter() - start:.1f} s; "
                   f"run log {run_dir / 'run.json'}; report {run_dir / 'report.html'}", highlight=False)
 
@@ -143,6 +144,8 @@ def gate(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or
          section: str | None = typer.Option(None, "--section", help="Section to use instead of <case set>.<backend>.")
          ) -> None:
     """Exit non-zero, with one line per failing metric, when a run is below its thresholds."""
+    from rich.markup import escape
+
     from evals.gate import DEFAULT_THRESHOLDS
     from evals.gate import gate as run_gate
     from evals.log import load_run
@@ -150,8 +153,8 @@ def gate(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or
     name, checks = run_gate(load_run(run_path), thresholds or DEFAULT_THRESHOLDS, section)
     failed = [c for c in checks if not c.ok]
     for c in failed:
-        console.print(f"[red]FAIL[/] {c.line()}", highlight=False)
+        console.print(f"[red]FAIL[/] {escape(c.line())}", highlight=False)
     if failed:
-        console.print(f"gate [{name}]: {len(failed)} of {len(checks)} checks failed", highlight=False)
+        console.print(f"gate {name}: {len(failed)} of {len(checks)} checks failed", highlight=False, markup=False)
         raise typer.Exit(1)
-    console.print(f"[green]gate [{name}]: all {len(checks)} checks passed[/]", highlight=False)
+    console.print(f"[green]gate {escape(name)}: all {len(checks)} checks passed[/]", highlight=False)

@@ -50,6 +50,7 @@ def render_markdown(c: Comparison) -> str:
 def print_comparison(c: Comparison) -> None:
     """The comparison as rich tables on stdout."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -58,10 +59,10 @@ def print_comparison(c: Comparison) -> None:
         t.add_column(col, justify="left" if col == "metric" else "right")
     colour = {"better": "green", "worse": "red", "changed": "yellow", "~": "dim"}
     for d in c.deltas:
-        t.add_row(d.label, fmt(d.a), fmt(d.b), _delta(d), _ci(d), f"[{colour[d.verdict]}]{d.verdict}[/]")
+        t.add_row(escape(d.label), fmt(d.a), fmt(d.b), _delta(d), escape(_ci(d)), f"[{colour[d.verdict]}]{d.verdict}[/]")
     console.print(t)
     for n in c.notes:
-        console.print(f"[yellow]note:[/] {n}")
+        console.print(f"[yellow]note:[/] {escape(n)}", highlight=False)
     console.print(_mcnemar_line(c), highlight=False)
     for title, flips in (("right -> wrong", c.right_to_wrong), ("wrong -> right", c.wrong_to_right)):
         if flips:
@@ -69,7 +70,7 @@ def print_comparison(c: Comparison) -> None:
             for col in ("alert", "truth", "A", "B"):
                 ft.add_column(col)
             for row in _flip_rows(flips):
-                ft.add_row(*row)
+                ft.add_row(*(escape(v) for v in row))
             console.print(ft)
         else:
             console.print(f"{title}: none")

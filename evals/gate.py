@@ -1,5 +1,8 @@
 """`sleuth eval gate RUN`: fail CI when a run scores below the bar set for its case set and backend.
 
+Messages name sections as `test.rules`, not `[test.rules]`: the CLI prints through rich, whose
+markup would swallow anything in square brackets.
+
 The bars live in `evals/thresholds.toml` (documented there). The gate reads only the run log, so
 it can be re-checked later against a changed bar without re-running anything.
 """
@@ -56,13 +59,13 @@ def load_thresholds(path: Path) -> dict[str, dict[str, float | int]]:
     sections: dict[str, dict[str, float]] = {}
     for case_set, backends in data.items():
         if not isinstance(backends, dict):
-            raise InputInvalid(f"{path}: top-level key {case_set!r} must be a table like [{case_set}.rules]")
+            raise InputInvalid(f"{path}: top-level key {case_set!r} must hold sections like {case_set}.rules")
         for backend, keys in backends.items():
             if not isinstance(keys, dict):
-                raise InputInvalid(f"{path}: [{case_set}] key {backend!r} must be a table [{case_set}.{backend}]")
+                raise InputInvalid(f"{path}: {case_set}.{backend} must be a section (a table of metric = number)")
             for key, value in keys.items():
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise InputInvalid(f"{path}: [{case_set}.{backend}] {key} = {value!r} is not a number")
+                    raise InputInvalid(f"{path}: {case_set}.{backend}: {key} = {value!r} is not a number")
             sections[f"{case_set}.{backend}"] = dict(keys)  # ints stay ints: "<= 0" reads better than "<= 0.000"
     return sections
 
@@ -77,7 +80,8 @@ def gate(log: RunLog, path: Path = DEFAULT_THRESHOLDS, section: str | None = Non
     sections = load_thresholds(path)
     name = section or section_name(log)
     if name not in sections:
-        raise InputInvalid(f"{path}: no [{name}] section for this run (has: {', '.join(sorted(sections)) or 'none'})")
+        raise InputInvalid(f"{path}: no section {name!r} for this run (sections: {', '.join(sorted(sections)) or 'none'}; "
+                           "pick one with --section)")
     flat = flat_metrics(log.metrics)
     checks = []
     for key, threshold in sections[name].items():

@@ -33,7 +33,7 @@ def test_run_report_gate_compare(tmp_path: Path) -> None:
     res = runner.invoke(app, ["eval", "gate", str(tmp_path / "a" / "run.json"), "--thresholds", str(thresholds)])
     assert res.exit_code == 1
     assert "FAIL sar_recall = 0.000, required >= 0.500" in res.output
-    assert "1 of 3 checks failed" in res.output
+    assert "gate mini.escalate-all: 1 of 3 checks failed" in res.output
 
     res = runner.invoke(app, ["eval", "run", "--cases", str(cases), "--model", "escalate-all", "--out",
                               str(tmp_path / "b"), "--limit", "3", *home])

@@ -46,7 +46,7 @@ def test_pass_and_fail_lines(tmp_path: Path) -> None:
 
 
 def test_bad_files(tmp_path: Path) -> None:
-    with pytest.raises(InputInvalid, match="no \\[dev.rules\\] section"):
+    with pytest.raises(InputInvalid, match="no section .dev.rules."):
         gate(run_log(name="dev"), thresholds(tmp_path, "[test.rules]\nsar_recall = 0.9\n"))
     with pytest.raises(InputInvalid, match="not valid TOML"):
         load_thresholds(thresholds(tmp_path, "[test.rules\n"))
