@@ -1,4 +1,7 @@
-"""cycles: funds that leave the account and come back to it within the window, in 2-4 hops.
+"""cycles: funds that leave the account and come back to it within the window through 1-4 other
+accounts (2-5 internal movements: "round-tripping via 2-4 internal hops" counts the accounts
+between, so A -> B -> C -> D -> E -> A is a 4-intermediary cycle). Only movements between accounts
+(internal transfers, P2P) are followed.
 
 A forward walk from the account inside the window (time-ordered, top-N per hop) extracts the small
 subgraph; the cycles are the simple paths in it that return to the account, checked again for time
@@ -15,6 +18,7 @@ from tools.evidence import Evidence, EvidenceLedger
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
 from tools.graph.walk import Edge, Walk, walk
 
+INTERNAL_KINDS = ("internal_transfer", "p2p_trade")
 COLUMNS = ["path", "hops", "out_usd", "returned_usd", "return_share", "start_ts", "end_ts", "txn_ids"]
 
 
@@ -26,8 +30,8 @@ def cycles(
     window_days: int = 30,
     max_hops: int = 4,
 ) -> Evidence:
-    """Round trips: paths of 2 to `max_hops` (at most 4) movements that start at the account and
-    return to it inside the alert window (the `window_days` before `as_of`, default the latest
+    """Round trips: paths through 1 to `max_hops` (at most 4) other accounts that start at the
+    account and return to it inside the alert window (the `window_days` before `as_of`, default the latest
     alert), each movement at or after the previous one. Rows: the path, USD sent on the first hop,
     USD that can have come back (smallest hop), that share, start and end time, transaction ids.
     Facts: cycle_count, cycle_return_share (the largest share).
@@ -35,9 +39,9 @@ def cycles(
     acct = norm_entity(account_id)
     ref = resolve_as_of(db, acct, as_of)
     start, end = window(ref, window_days)
-    hops = max(2, min(4, max_hops))
-    w = walk(db, acct, "out", hops, start, end, cap_per_hop=25, cap_per_node=25)
-    found = find_cycles(w, hops)
+    hops = max(1, min(4, max_hops))
+    w = walk(db, acct, "out", hops + 1, start, end, cap_per_hop=25, cap_per_node=25, kinds=INTERNAL_KINDS)
+    found = find_cycles(w, hops + 1)
     facts = {"cycle_count": len(found),
              "cycle_return_share": round(max((c["return_share"] for c in found), default=0.0), 6)}
     rows = [[c[k] for k in COLUMNS] for c in found]
@@ -49,7 +53,7 @@ def cycles(
                    f"{usd(c['returned_usd'])} ({c['return_share']:.1%}) came back by {day(c['end_ts'])} "
                    f"(txns {c['txn_ids']}).")
     else:
-        summary = (f"No funds left {acct} and returned within {hops} hops from {day(start)} to {day(end)} "
+        summary = (f"No funds left {acct} and returned through up to {hops} other accounts from {day(start)} to {day(end)} "
                    f"({len(w.nodes) - 1} entities examined).")
     return ledger.record("cycles", args, query="walk over flows, cycles through the account", columns=COLUMNS,
                          rows=rows, facts=facts, summary=summary, elapsed_ms=w.elapsed_ms)

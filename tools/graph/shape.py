@@ -6,7 +6,8 @@
   of receiving) to one common entity other than the account: scatter-gather.
 - layer_depth / layer_width: a forward walk from the account's window outflows, every hop within
   72 h of the first; a layer is the set of exchange accounts at one hop that received from the
-  previous layer and sent on at least half of it. Depth counts such layers in a row, width is the
+  previous layer and sent on at least half of it, and it takes two or more such accounts to be a
+  layer (one account is a link or the sink). Depth counts such layers in a row, width is the
   smallest of them: stack (2 layers of 3+), scatter-gather (1 layer of 5+).
 - bipartite_pairs: the largest complete block of senders x receivers (2+ each) that contains the
   account as a sender, counted as pairs; 0 when none.
@@ -114,7 +115,7 @@ def _layers(w: Walk) -> list[list[str]]:
         layer = sorted(n.id for n in w.nodes.values()
                        if n.hop == hop and n.is_account and got[n.id] > 0 and sent[n.id] >= 0.5 * got[n.id]
                        and any((p, n.id) in w.edges for p in prev))
-        if not layer:
+        if len(layer) < 2:
             break
         layers.append(layer)
         prev = set(layer)

@@ -114,6 +114,7 @@ def walk(
     cap_per_hop: int = 25,
     cap_per_node: int = 25,
     hop1_kinds: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
     later_layer: str | None = None,
     span_hours: float | None = None,
     hop1_range: tuple[dt.datetime, dt.datetime] | None = None,
@@ -124,7 +125,8 @@ def walk(
     """Expand from `root` along money flow ('out' = where funds went, 'in' = where they came from).
 
     `hop1_range` bounds the root's own flows in time when later hops may go beyond it;
-    `hop1_kinds` limits the root's own flows (e.g. crypto deposits/withdrawals for exposure);
+    `hop1_kinds` limits the root's own flows (e.g. crypto deposits/withdrawals for exposure),
+    `kinds` every hop's (e.g. internal transfers only for cycles);
     `later_layer` limits the hops after the first ('chain' = on-chain only); `span_hours` keeps
     every hop within that many hours of the first hop of its chain; nodes whose label category is
     in `no_expand_categories` are reached but not expanded.
@@ -142,13 +144,14 @@ def walk(
         cand_edges: dict[str, list[Edge]] = {}
         lo_h, hi_h = hop1_range if (hop == 1 and hop1_range) else (lo_all, hi_all)
         found = _expand(db, w, [w.nodes[n] for n in frontier], direction, hop, lo_h, hi_h, min_usd, asset,
-                        cap_per_node, hop1_kinds, later_layer, span_hours, time_ordered)
+                        cap_per_node, kinds if hop > 1 or hop1_kinds is None else hop1_kinds, later_layer,
+                        span_hours, time_ordered)
         for nid in frontier:
             node = w.nodes[nid]
             rows = found.get(nid, [])
-            for cp, usd, n, t_first, t_last, assets, kinds, layers, txn_ids in rows:
+            for cp, usd, n, t_first, t_last, assets, edge_kinds, layers, txn_ids in rows:
                 src, dst = (nid, cp) if direction == "out" else (cp, nid)
-                edge = Edge(src, dst, hop, float(usd), int(n), t_first, t_last, assets or "", kinds or "",
+                edge = Edge(src, dst, hop, float(usd), int(n), t_first, t_last, assets or "", edge_kinds or "",
                             layers or "", list(txn_ids or []))
                 if cp in w.nodes:
                     w.edges.setdefault((src, dst), edge)
@@ -211,7 +214,7 @@ def _window(node: Node, direction: str, hop: int, lo: dt.datetime, hi: dt.dateti
 
 
 def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, lo_all: dt.datetime,
-            hi_all: dt.datetime, min_usd: float, asset: str | None, cap: int, hop1_kinds: Iterable[str] | None,
+            hi_all: dt.datetime, min_usd: float, asset: str | None, cap: int, hop_kinds: Iterable[str] | None,
             later_layer: str | None, span_hours: float | None, time_ordered: bool) -> dict[str, list[tuple]]:
     """One hop out of every frontier node: their flows in the right direction and time range,
     aggregated per counterparty, the `cap` largest per node. One statement per batch of nodes
@@ -222,9 +225,9 @@ def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, 
     if asset:
         extra += " AND asset = $asset"
         shared["asset"] = asset
-    if hop == 1 and hop1_kinds is not None:
+    if hop_kinds is not None:
         extra += " AND list_contains($kinds, kind)"
-        shared["kinds"] = list(hop1_kinds)
+        shared["kinds"] = list(hop_kinds)
     if hop > 1 and later_layer:
         extra += " AND layer = $layer"
         shared["layer"] = later_layer
