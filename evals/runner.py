@@ -297,8 +297,10 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
         done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)}
         todo = [c.alert_id for c in targets if c.alert_id not in done]
         workers = max(1, min(opts.workers, len(todo)))
-        if opts.model == "local" and workers > 1:
-            workers = 1  # one llama.cpp server per worker would fight over the same cores and memory
+        if opts.model == "local" or opts.model in BASELINES:
+            # local: one llama.cpp server per worker would fight over the same cores and memory;
+            # a baseline does no work worth a process.
+            workers = 1
         session = Session(started_at=now_iso(), workers=workers)
         meta.sessions.append(session)
         atomic_write(run_dir / META_FILE, meta.model_dump_json(indent=1))
