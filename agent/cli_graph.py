@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
             return
         table = Table(header_style="bold", caption=f"{ev.row_count} edges ({ev.elapsed_ms:.0f} ms)")
         for name in ("hop", "src", "dst", "amount_usd", "txns", "first_ts", "last_ts", "label"):
-            table.add_column(name, justify="right" if name in ("hop", "amount_usd", "txns") else "left")
+            table.add_column(name, justify="right" if name in ("hop", "amount_usd", "txns") else "left",
+                             overflow="fold", no_wrap=name in ("hop", "amount_usd", "txns"))
         idx = {c: i for i, c in enumerate(ev.columns)}
         for row in ev.rows:
             cells = [row[idx["hop"]], row[idx["src"]], row[idx["dst"]], f"{row[idx['amount_usd']]:,.2f}",

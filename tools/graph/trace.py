@@ -93,8 +93,8 @@ def trace_with_graph(
     edges = w.edge_list()
     rows = []
     for e in edges:
-        far = e.dst if e.src in w.nodes and w.nodes[e.src].hop < w.nodes.get(e.dst, w.nodes[e.src]).hop else e.src
-        lab = w.nodes[far].label if far in w.nodes else None
+        labelled = [w.nodes[x].label for x in (e.dst, e.src) if x in w.nodes and w.nodes[x].label]
+        lab = labelled[0] if labelled else None
         rows.append([e.hop, e.src, e.dst, e.usd, e.n, e.first_ts, e.last_ts, e.assets, e.kinds,
                      f"{lab.category} ({lab.list_name})" if lab else "", ";".join(e.txn_ids)])
     ev = ledger.record("trace", args, query="walk over flows: " + ("forward" if direction == "out" else

@@ -275,13 +275,3 @@ def _aggregate(rows: list[tuple], cap: int) -> list[tuple]:
              ",".join(sorted(x for x in a[6] if x)), [t for _, t in sorted(a[7], key=lambda p: (-p[0], p[1]))[:5]])
             for cp, a in ranked]
 
-
-def path_to(w: Walk, node_id: str) -> list[str]:
-    """Entities from the root to `node_id` along best-USD parents, in money-flow order."""
-    chain = [node_id]
-    seen = {node_id}
-    while (p := w.nodes[chain[-1]].parent) is not None and p not in seen:
-        chain.append(p)
-        seen.add(p)
-    chain.reverse()  # root first
-    return chain if w.direction == "out" else list(reversed(chain))
