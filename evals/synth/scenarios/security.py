@@ -75,7 +75,7 @@ def account_takeover(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
             events.append("email_change")
         for j, ev in enumerate(events):
             p.login(a, min(t_login + int(p.u(0.2, 40) * HOUR) + j * 600, t - 900), ev, device, ip, country)
-    frac = {"sar": p.u(0.85, 0.99), "escalate": p.u(0.55, 0.9), "close": p.u(0.3, 0.8)}[strength]
+    frac = {"sar": p.u(0.85, 0.99), "escalate": p.u(0.5, 0.8), "close": p.u(0.3, 0.8)}[strength]
     dst = own if strength == "close" else p.fresh_address(chain)
     p.login(a, t - p.i(60, 600), "login", device, ip, country)
     out = p.crypto_out(a, t, bal * frac, asset, chain, dst)
