@@ -16,7 +16,7 @@ import datetime as dt
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
-from tools.graph.walk import Edge, Walk, walk
+from tools.graph.walk import Edge, Walk, walk, walk_sql
 
 INTERNAL_KINDS = ("internal_transfer", "p2p_trade")
 COLUMNS = ["path", "hops", "out_usd", "returned_usd", "return_share", "start_ts", "end_ts", "txn_ids"]
@@ -55,7 +55,7 @@ def cycles(
     else:
         summary = (f"No funds left {acct} and returned through up to {hops} other accounts from {day(start)} to {day(end)} "
                    f"({len(w.nodes) - 1} entities examined).")
-    return ledger.record("cycles", args, query="walk over flows, cycles through the account", columns=COLUMNS,
+    return ledger.record("cycles", args, query=walk_sql("forward over internal movements in the window"), columns=COLUMNS,
                          rows=rows, facts=facts, summary=summary, elapsed_ms=w.elapsed_ms)
 
 

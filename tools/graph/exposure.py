@@ -20,7 +20,7 @@ from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.facts import NONE_HOPS
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
-from tools.graph.walk import Walk, walk
+from tools.graph.walk import Walk, walk, walk_sql
 from tools.schema import RISKY_CATEGORIES
 
 CRYPTO_KINDS = ("crypto_deposit", "crypto_withdrawal")
@@ -70,7 +70,7 @@ def exposure(
                                    "scam_min_hops", "scam_share", "scam_linked_senders", "risky_min_hops")}
     rows = [[h[c] for c in COLUMNS] for h in hits]
     args = {"account_id": acct, "as_of": ref, "max_hops": max_hops, "window_days": window_days}
-    return ledger.record("exposure", args, query="walk over flows: crypto deposits/withdrawals, then chain_transfers",
+    return ledger.record("exposure", args, query=walk_sql("crypto deposits/withdrawals in the window, then chain transfers; both ways"),
                          columns=COLUMNS, rows=rows, facts=facts,
                          summary=_summary(acct, start, end, total, hits, facts, max_hops, w_out, w_in),
                          elapsed_ms=w_out.elapsed_ms + w_in.elapsed_ms)

@@ -15,7 +15,7 @@ from tools.db import Database
 from tools.errors import InputInvalid
 from tools.evidence import Evidence, EvidenceLedger
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
-from tools.graph.walk import Walk, walk
+from tools.graph.walk import Walk, walk, walk_sql
 
 COLUMNS = ["hop", "src", "dst", "amount_usd", "txns", "first_ts", "last_ts", "assets", "kinds", "label", "txn_ids"]
 FIAT_KINDS = ("fiat_deposit", "fiat_withdrawal")
@@ -97,8 +97,8 @@ def trace_with_graph(
         lab = labelled[0] if labelled else None
         rows.append([e.hop, e.src, e.dst, e.usd, e.n, e.first_ts, e.last_ts, e.assets, e.kinds,
                      f"{lab.category} ({lab.list_name})" if lab else "", ";".join(e.txn_ids)])
-    ev = ledger.record("trace", args, query="walk over flows: " + ("forward" if direction == "out" else
-                       "backward" if direction == "in" else "forward and backward"),
+    ev = ledger.record("trace", args, query=walk_sql({"out": "forward", "in": "backward"}.get(direction, "forward and backward")
+                                     + " trace over flows"),
                        columns=COLUMNS, rows=rows, summary=_summary(w, edges, max_hops, max_nodes_per_hop),
                        elapsed_ms=w.elapsed_ms)
     return ev, w

@@ -275,3 +275,9 @@ def _aggregate(rows: list[tuple], cap: int) -> list[tuple]:
              ",".join(sorted(x for x in a[6] if x)), [t for _, t in sorted(a[7], key=lambda p: (-p[0], p[1]))[:5]])
             for cp, a in ranked]
 
+
+
+def walk_sql(note: str) -> str:
+    """The SQL a walk runs, for the evidence record: one statement per hop, a UNION ALL of this
+    point look-up over the frontier nodes (i = 0, 1, ...)."""
+    return f"-- {note}\n-- per hop: UNION ALL over frontier nodes i of\n" + RAW_SQL.format(i="i", extra="")
