@@ -17,6 +17,19 @@ from agent.prompts import INVESTIGATOR_SYSTEM
 from agent.state import CaseState
 
 
+def invoke_tool(tool: Any, args: dict[str, Any]) -> str:
+    """Run one tool call; arguments that do not fit its schema come back as text the model can fix."""
+    from langchain_core.tools import ToolException
+    from pydantic import ValidationError
+
+    try:
+        return str(tool.invoke(args))
+    except (ValidationError, ToolException) as e:
+        detail = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:4]) \
+            if isinstance(e, ValidationError) else str(e)
+        return f"ERROR: invalid arguments for {tool.name}({', '.join(map(str, args))}): {detail}"
+
+
 def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
     """Let the model call tools until it stops or the budget runs out."""
     import httpx
@@ -31,6 +44,7 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
     texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
     messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]
     tokens = steps = 0
+    finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
         try:
             reply = bound.invoke(messages)
@@ -38,19 +52,22 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
             raise ModelCallFailed(f"model call failed in investigate: {type(e).__name__}: {e}") from e
         tokens += int((getattr(reply, "usage_metadata", None) or {}).get("total_tokens", 0))
         if not isinstance(reply, AIMessage) or not reply.tool_calls:
+            finished = True
             break
         messages.append(reply)
         for call in reply.tool_calls:
+            if steps >= ctx.max_steps:
+                break  # a reply asking for more calls than the budget has left: the rest are not run
             steps += 1
             tool = tools.get(call["name"])
             if tool is None:
                 content = f"unknown tool {call['name']!r}; available: {', '.join(tools)}"
             else:
-                content = str(tool.invoke(call["args"]))
+                content = invoke_tool(tool, call["args"])
             update.setdefault("trace", []).append(
                 {"model_call": "native", "tool": call["name"], "args": call["args"], "result": content[:300]})
             messages.append(ToolMessage(content=content, tool_call_id=call["id"]))
-    if steps >= ctx.max_steps or tokens >= ctx.max_tokens:
+    if not finished:
         update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
     update["steps_taken"] = steps
     update["tokens"] = {"tok_investigate": tokens}

@@ -66,4 +66,5 @@ class CaseReport(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict, description="Milliseconds per node.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Prompt/completion tokens used.")
     trace: list[dict[str, Any]] = Field(default_factory=list, description="Every node, tool and model call.")
+    notes: list[str] = Field(default_factory=list, description="What a reader should know (budget stops, overrides).")
     created_at: str = Field("", description="When the case was recorded (UTC ISO).")

@@ -90,12 +90,14 @@ def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any
 
 def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
     """Run the tool calls of the last model message; each result carries its evidence id."""
+    from agent.native import invoke_tool
+
     by_name = {t.name: t for t in runtime.context.tools}
     last = state["messages"][-1]
     out = []
     for call in getattr(last, "tool_calls", []) or []:
         tool = by_name.get(call["name"])
-        content = (f"unknown tool {call['name']!r}" if tool is None else str(tool.invoke(call["args"])))
+        content = (f"unknown tool {call['name']!r}" if tool is None else invoke_tool(tool, call["args"]))
         out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
     return {"messages": out}
 

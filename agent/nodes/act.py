@@ -62,7 +62,7 @@ def build_report(state: CaseState, ctx: InvestigationContext) -> CaseReport:
         scorecards=state.get("scorecards", {}), model=ctx.model_name, style=ctx.style,
         prompt_version=PROMPT_VERSION, playbook_version=load_playbooks().version,
         timings_ms=state.get("timings", {}), tokens={k: int(v) for k, v in (state.get("tokens") or {}).items()},
-        trace=state.get("trace", []), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        trace=state.get("trace", []), notes=state.get("notes", []), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 

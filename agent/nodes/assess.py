@@ -79,11 +79,20 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
         if ctx.model is not None:
             from agent.llm_decide import model_decision
 
-            decision, tokens = model_decision(ctx, state, decision, cards, ledger_map(state))
+            prior = decision
+            decision, tokens = model_decision(ctx, state, prior, cards, ledger_map(state))
             update["tokens"] = tokens
             floor = cards.get("chosen", {}).get("hard_rules") and cards["chosen"]["disposition"]
             if floor and DISPOSITION_ORDER[floor] > DISPOSITION_ORDER[decision.disposition]:
-                decision = decision.model_copy(update={"disposition": floor})
+                raised: dict[str, Any] = {"disposition": floor}
+                if decision.disposition == "close":
+                    # A close carries typology 'none' and no flagged ids; raised, it takes the policy's
+                    # typology back, so its actions are that playbook's (not the defaults).
+                    raised.update(typology=prior.typology, flagged_txn_ids=prior.flagged_txn_ids,
+                                  related_accounts=prior.related_accounts)
+                decision = decision.model_copy(update=raised)
+                update.setdefault("notes", []).append(
+                    f"assess: the model's disposition was raised to {floor} by the playbook's hard rules")
         update["decision"] = decision.model_dump()
         update["scorecards"] = cards
     return update

@@ -78,6 +78,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
     tokens = 0
     seen: set[str] = set()
     steps = 0
+    finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
         choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
         tokens += choice.tokens
@@ -85,6 +86,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
             {"model_call": "router", "choice": choice.tool, "args": choice.args, "reason": choice.reason,
              "tokens": choice.tokens, "valid": choice.valid, "error": choice.error})
         if choice.tool == "done":
+            finished = True
             break
         key = f"{choice.tool}:{sorted(choice.args.items())}"
         steps += 1
@@ -98,7 +100,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
         ev = run_step(ctx, state["alert"], choice.tool, args)
         update["trace"].append(tool_event(ev, "router"))
         texts.append(ev.render(max_rows=8))
-    if steps >= ctx.max_steps or tokens >= ctx.max_tokens:
+    if not finished:
         update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
     update["steps_taken"] = steps
     update["tokens"] = {"tok_investigate": tokens}

@@ -1,0 +1,303 @@
+"""The investigation graph's model paths, driven by the scripted fake chat model.
+
+Router style: the model picks one narrow step at a time (structured output), the tool runs in code
+and its result (or its error) goes back as text. Native style: the model calls tools itself and
+gets ToolMessages. Then the structured decision, the narrative, verify and one revision.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent.llm.fake import FakeChatModel
+from agent.nodes.act import policy_actions
+from agent.report import CaseDecision, CaseReport
+from agent.runner import Investigator
+from agent.verifier import verify
+from tools.schema import TYPOLOGIES
+from tools.settings import Settings
+
+BIG_BUDGET = {"investigate_max_tokens": 10**7, "investigate_max_steps": 6}
+
+
+def step(tool: str, reason: str = "next lead", **args: Any) -> dict[str, Any]:
+    """A scripted router answer (the NextStep structured output)."""
+    return {"tool": tool, "reason": reason, **args}
+
+
+def decision(disposition: str = "sar", typology: str = "structuring", risk: int = 85,
+             ids: list[str] | None = None, rationale: str = "Near-threshold deposits [E2].") -> dict[str, Any]:
+    """A scripted assess answer (the ModelDecision structured output)."""
+    return {"disposition": disposition, "typology": typology, "risk_score": risk,
+            "key_evidence_ids": ids if ids is not None else ["E2"], "rationale": rationale}
+
+
+@pytest.fixture(scope="module")
+def case(agent_settings: Settings, generated_dir: Path) -> dict[str, Any]:
+    """A labelled structuring SAR alert, its account and its rules-backend report."""
+    from tools.alerts import alert_context
+    from tools.db import Database
+
+    cases = [json.loads(line) for line in (generated_dir / "cases.jsonl").read_text().splitlines() if line.strip()]
+    alert_id = sorted(c["alert_id"] for c in cases if c["typology"] == "structuring" and c["disposition"] == "sar")[0]
+    with Database.open(agent_settings) as db:
+        account = alert_context(db, alert_id).account_id
+    with Investigator(agent_settings, "rules", record=False) as inv:
+        rules = inv.investigate(alert_id)
+    return {"alert_id": alert_id, "account": account, "rules": rules}
+
+
+def run(settings: Settings, alert_id: str, fake: FakeChatModel, style: str = "router", **overrides: Any) -> CaseReport:
+    settings = settings.model_copy(update={**BIG_BUDGET, **overrides})
+    with Investigator(settings, "fake", model=fake, style=style, record=False) as inv:
+        return inv.investigate(alert_id)
+
+
+def router_events(report: CaseReport) -> list[dict[str, Any]]:
+    return [t for t in report.trace if t.get("model_call") == "router"]
+
+
+def router_tools(report: CaseReport) -> list[dict[str, Any]]:
+    return [t for t in report.trace if t.get("source") == "router"]
+
+
+def human_text(fake: FakeChatModel, i: int) -> str:
+    return "\n".join(m.text for m in fake.calls[i].messages if isinstance(m, HumanMessage))
+
+
+# --- router ------------------------------------------------------------------------------------
+
+def test_router_profile_then_exposure_then_done(agent_settings: Settings, case: dict[str, Any]) -> None:
+    acct = case["account"]
+    fake = FakeChatModel([step("profile", "KYC first", account_id=acct),
+                          step("exposure", "any risky addresses?", account_id=acct),
+                          step("done", "enough"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+
+    assert fake.remaining == 0 and len(fake.calls) == 5
+    assert [c.structured for c in fake.calls[:4]] == ["NextStep"] * 3 + ["ModelDecision"]
+    events = router_events(report)
+    assert [e["choice"] for e in events] == ["profile", "exposure", "done"]
+    assert [e["reason"] for e in events] == ["KYC first", "any risky addresses?", "enough"]
+    assert all(e["valid"] and e["tokens"] > 0 for e in events)
+    ran = router_tools(report)
+    assert [t["tool"] for t in ran] == ["profile", "exposure"]
+    evidence = {e.id: e for e in report.evidence}
+    for t in ran:
+        ev = evidence[t["evidence_id"]]
+        assert ev.tool == t["tool"] and ev.args["account_id"] == acct and not ev.error
+    # Each result is fed back: the next router call sees the evidence id just recorded.
+    assert f"[{ran[0]['evidence_id']}] profile(" in human_text(fake, 1)
+    assert f"[{ran[1]['evidence_id']}] exposure(" in human_text(fake, 2)
+    assert f"[{ran[1]['evidence_id']}] exposure(" in human_text(fake, 3)  # and the assess facts sheet
+    assert report.notes == []
+    assert report.tokens["tok_investigate"] == sum(e["tokens"] for e in events)
+    assert report.model == "fake" and report.style == "router"
+
+
+def test_tool_error_is_fed_back_to_the_router(agent_settings: Settings, case: dict[str, Any]) -> None:
+    bad = "SELECT no_such_column FROM transactions"
+    fake = FakeChatModel([step("sql", "custom query", sql=bad), step("done"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+
+    ran = router_tools(report)
+    assert len(ran) == 1 and ran[0]["tool"] == "sql" and "no_such_column" in ran[0]["error"]
+    ev = next(e for e in report.evidence if e.id == ran[0]["evidence_id"])
+    assert ev.error and ev.args["query"] == bad
+    fed_back = human_text(fake, 1)
+    assert f"[{ev.id}] sql(" in fed_back and "ERROR:" in fed_back and "no_such_column" in fed_back
+    assert "ERROR:" not in human_text(fake, 0)
+    assert report.decision.disposition == "sar"  # the case still completes
+
+
+def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("profile", "no account given"), step("profile", account_id=case["account"]),
+                          step("done"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert "previous answer was invalid" in human_text(fake, 1) and "account_id" in human_text(fake, 1)
+    assert [e["choice"] for e in router_events(report)] == ["profile", "done"]
+    assert fake.remaining == 0
+
+
+def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, case: dict[str, Any]) -> None:
+    acct = case["account"]
+    fake = FakeChatModel([step("profile", account_id=acct)] * 3 + [decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, investigate_max_steps=3)
+
+    assert [c.structured for c in fake.calls] == ["NextStep"] * 3 + ["ModelDecision", None]
+    assert fake.remaining == 0
+    assert len(router_events(report)) == 3
+    assert len(router_tools(report)) == 1  # the repeats are not run again ...
+    assert "You already ran profile" in human_text(fake, 2)  # ... the model is told so
+    assert any(n.startswith("investigate stopped at the budget (3 steps") for n in report.notes), report.notes
+    assert report.decision.disposition == "sar"
+
+
+def test_token_budget_stops_the_loop(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("profile", account_id=case["account"]), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, investigate_max_tokens=100)
+    assert len(router_events(report)) == 1 and fake.remaining == 0
+    assert any("stopped at the budget (1 steps" in n for n in report.notes), report.notes
+
+
+def test_done_is_not_reported_as_a_budget_stop(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """A model that says done on its last affordable call finished; no budget note."""
+    fake = FakeChatModel([step("done"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, investigate_max_tokens=100)
+    assert report.notes == []
+
+
+# --- structured decision -----------------------------------------------------------------------
+
+def test_structured_decision_is_used(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), decision("sar", "structuring", 61, ["E1", "E2"], "Looks split [E2]."), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    d = report.decision
+    assert (d.disposition, d.typology, d.risk_score, d.key_evidence_ids) == ("sar", "structuring", 61, ["E1", "E2"])
+    assert d.rationale == "Looks split [E2]."
+    assert d.flagged_txn_ids == case["rules"].decision.flagged_txn_ids
+    assert [a.action for a in report.actions] == policy_actions("structuring", "sar")
+    assert report.notes == []
+    assert "<untrusted_data>" in human_text(fake, 1)
+    assert report.tokens["tok_assess"] > 0
+
+
+def test_unknown_typology_and_ids_fall_back(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), decision("sar", "crypto_laundering", 150, ["E2", "E999"]), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    d = CaseDecision.model_validate(report.decision.model_dump())
+    assert d.typology == case["rules"].decision.typology and d.typology in TYPOLOGIES
+    assert d.risk_score == 100
+    assert d.key_evidence_ids == ["E2"]
+    assert [a.action for a in report.actions] == policy_actions(d.typology, "sar")
+
+
+def test_close_means_typology_none(agent_settings: Settings, generated_dir: Path) -> None:
+    cases = [json.loads(line) for line in (generated_dir / "cases.jsonl").read_text().splitlines() if line.strip()]
+    with Investigator(agent_settings, "rules", record=False) as inv:
+        alert_id = next(c["alert_id"] for c in sorted(cases, key=lambda c: c["alert_id"])
+                        if c["disposition"] == "close" and inv.investigate(c["alert_id"]).decision.disposition == "close")
+    fake = FakeChatModel([step("done"), decision("close", "structuring", 5), ""])
+    report = run(agent_settings, alert_id, fake)
+    assert (report.decision.disposition, report.decision.typology) == ("close", "none")
+    assert report.decision.flagged_txn_ids == [] and [a.action for a in report.actions] == ["close"]
+
+
+def test_invalid_structured_answer_falls_back_to_the_scorecard(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), {"disposition": "maybe", "risk_score": "high"}, ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert report.decision == case["rules"].decision
+    assert [a.action for a in report.actions] == [a.action for a in case["rules"].actions]
+
+
+def test_hard_rule_floor_keeps_the_policy(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """The structuring SAR fires hard rules: a model that closes it is raised back, with the policy's
+    typology, flagged transactions and actions (not the defaults of a typology-less SAR)."""
+    rules = case["rules"]
+    assert rules.scorecards["chosen"]["hard_rules"] and rules.decision.disposition == "sar"
+    fake = FakeChatModel([step("done"), decision("close", "none", 3, rationale="Benign."), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    d = report.decision
+    assert (d.disposition, d.typology) == ("sar", rules.decision.typology)
+    assert d.flagged_txn_ids == rules.decision.flagged_txn_ids
+    assert [(a.action, a.status) for a in report.actions] == [(a.action, a.status) for a in rules.actions]
+    assert any("raised to sar" in n for n in report.notes)
+
+
+# --- narrative, verify, revise -----------------------------------------------------------------
+
+def good_sentence(case: dict[str, Any]) -> str:
+    return f"Activity: alert {case['alert_id']} was raised on account {case['account']} [E1]."
+
+
+def test_revision_loop_removes_what_stays_unsupported(agent_settings: Settings, case: dict[str, Any]) -> None:
+    invented = f"Subject: account {case['account']} moved USD 123,456.78 to a shell company [E1]."
+    draft = f"{invented}\n\n{good_sentence(case)}"
+    fake = FakeChatModel([step("done"), decision(), draft, draft])
+    report = run(agent_settings, case["alert_id"], fake)
+
+    assert fake.remaining == 0 and len(fake.calls) == 4  # router, assess, narrative, one revision
+    revise_prompt = human_text(fake, 3)
+    assert "UNSUPPORTED CLAIMS" in revise_prompt and "123,456.78" in revise_prompt and "FACT SHEET" in revise_prompt
+    v = report.verification
+    assert v.revised
+    assert len(v.unsupported) == 1 and "123,456.78" in v.unsupported[0]
+    assert "123,456.78" not in report.narrative
+    assert report.narrative == good_sentence(case)
+    assert verify(report.narrative, {e.id: e for e in report.evidence}).unsupported == []
+
+
+def test_revision_that_fixes_the_claim_is_kept(agent_settings: Settings, case: dict[str, Any]) -> None:
+    invented = f"Subject: account {case['account']} moved USD 123,456.78 [E1]."
+    fixed = f"Subject: account {case['account']} is the subject [E1].\n\n{good_sentence(case)}"
+    fake = FakeChatModel([step("done"), decision(), f"{invented} {good_sentence(case)}", fixed])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert report.verification.revised and report.verification.unsupported == []
+    assert report.narrative == fixed
+
+
+def test_grounded_narrative_is_not_revised(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), decision(), good_sentence(case)])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert len(fake.calls) == 3 and not report.verification.revised
+    assert report.narrative == good_sentence(case)
+
+
+def test_empty_narrative_falls_back_to_the_template(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert report.narrative.startswith("Subject:") and report.verification.unsupported == []
+
+
+# --- native tool calling -----------------------------------------------------------------------
+
+def tool_call(name: str, args: dict[str, Any], call_id: str) -> AIMessage:
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}])
+
+
+def test_native_tool_calls_then_decision(agent_settings: Settings, case: dict[str, Any]) -> None:
+    query = f"SELECT count(*) AS n FROM transactions WHERE dst = '{case['account']}'"
+    fake = FakeChatModel([tool_call("sql", {"query": query}, "call_a"),
+                          "I have what I need.", decision("sar", "structuring", 90), ""])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
+
+    assert fake.remaining == 0
+    assert {t["function"]["name"] for t in fake.calls[0].tools} >= {"sql"}
+    second = fake.calls[1].messages
+    assert isinstance(second[-2], AIMessage) and second[-2].tool_calls[0]["id"] == "call_a"
+    tool_msg = second[-1]
+    assert isinstance(tool_msg, ToolMessage) and tool_msg.tool_call_id == "call_a"
+    ev = next(e for e in report.evidence if e.tool == "sql" and e.args.get("query") == query)
+    assert f"[{ev.id}] sql(" in tool_msg.text and not ev.error
+    native = [t for t in report.trace if t.get("model_call") == "native"]
+    assert [t["tool"] for t in native] == ["sql"]
+    assert (report.decision.disposition, report.decision.risk_score, report.style) == ("sar", 90, "native")
+    assert report.notes == []
+
+
+def test_native_tool_errors_are_fed_back(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([tool_call("sql", {"sql": "SELECT 1"}, "c1"),  # wrong argument name
+                          tool_call("sql", {"query": "SELECT no_such_column FROM alerts"}, "c2"),
+                          tool_call("teleport", {}, "c3"),
+                          "done", decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
+    results = {m.tool_call_id: m.text for m in fake.calls[3].messages if isinstance(m, ToolMessage)}
+    assert "invalid arguments for sql" in results["c1"] and "query" in results["c1"]
+    assert "ERROR:" in results["c2"] and "no_such_column" in results["c2"]
+    assert "unknown tool 'teleport'" in results["c3"]
+    assert report.decision.disposition == "sar"
+
+
+def test_native_budget_caps_tool_calls(agent_settings: Settings, case: dict[str, Any]) -> None:
+    calls = [{"name": "sql", "args": {"query": f"SELECT {i} AS x"}, "id": f"c{i}", "type": "tool_call"}
+             for i in range(5)]
+    fake = FakeChatModel([AIMessage(content="", tool_calls=calls), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, style="native", investigate_max_steps=2)
+    assert len([t for t in report.trace if t.get("model_call") == "native"]) == 2
+    assert any(n.startswith("investigate stopped at the budget (2 steps") for n in report.notes)
+    assert fake.remaining == 0
