@@ -45,6 +45,7 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("sql_rejected", "SQL rejected (count)", -1, "trace"),
     Metric("tokens_mean", "Tokens per case", -1, "trace"),
     Metric("seconds_mean", "Seconds per case", -1, "trace"),
+    Metric("seconds_p50", "Seconds per case, median", -1, "trace"),
     Metric("seconds_p95", "Seconds per case, p95", -1, "trace"),
     Metric("judge_overall", "Judge overall (1-5)", 1, "judge"),
     Metric("judge_spread", "Judge spread (stdev)", -1, "judge"),
