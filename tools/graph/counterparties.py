@@ -1,7 +1,8 @@
 """counterparties: who the account paid and was paid by in the alert window, and how new they are.
 
-Two point look-ups on `flows` by entity (the window rows, then which of the window's counterparties
-were seen before the window), one on `accounts` and one on `addresses`; everything else is
+One statement over the account's own `flows` rows (its window rows, and when each window
+counterparty was first seen before the window), one on `addresses` (and one on `accounts` only for
+P2P counterparties, whose account sides the contract does not fix); everything else is
 arithmetic on the account's own rows, so it stays in the tens of milliseconds at 10M transactions.
 """
 
@@ -16,10 +17,14 @@ from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.graph.common import classify_accounts, day, labels_of, norm_entity, resolve_as_of, usd, window
 
-WINDOW_SQL = """SELECT counterparty, direction, ts, amount_usd, kind, txn_id FROM flows
-WHERE entity = $a AND counterparty <> entity AND ts BETWEEN $s AND $e ORDER BY ts, txn_id"""
-BEFORE_SQL = """SELECT counterparty, direction, min(ts) FROM flows
-WHERE entity = $a AND ts < $s AND list_contains($cps, counterparty) GROUP BY counterparty, direction"""
+FLOWS_SQL = """WITH r AS MATERIALIZED (
+    SELECT counterparty, direction, ts, amount_usd, kind, txn_id FROM flows
+    WHERE entity = $a AND counterparty <> entity AND ts <= $e),
+w AS (SELECT * FROM r WHERE ts >= $s)
+SELECT 'window' AS part, counterparty, direction, ts, amount_usd, kind, txn_id FROM w
+UNION ALL
+SELECT 'before', counterparty, direction, min(ts), NULL, NULL, NULL FROM r
+WHERE ts < $s AND counterparty IN (SELECT counterparty FROM w) GROUP BY counterparty, direction"""
 COLUMNS = ["counterparty", "is_account", "label", "in_usd", "in_txns", "out_usd", "out_txns", "first_ts", "last_ts",
            "first_seen", "kinds"]
 
@@ -42,9 +47,12 @@ def counterparties(
     acct = norm_entity(account_id)
     ref = resolve_as_of(db, acct, as_of)
     start, end = window(ref, window_days)
-    res = db.execute(WINDOW_SQL, {"a": acct, "s": start, "e": end})
-    rows = res.rows
+    res = db.execute(FLOWS_SQL, {"a": acct, "s": start, "e": end})  # one scan of the account's rows
     elapsed = res.elapsed_ms
+    rows = sorted((r[1:] for r in res.rows if r[0] == "window"), key=lambda r: (r[2], r[5]))
+    before: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
+    for _part, cp, direction, first, *_ in (r for r in res.rows if r[0] == "before"):
+        before[cp][direction] = first
     per: dict[str, dict[str, Any]] = {}
     for cp, direction, ts, amount, kind, _txn in rows:
         r = per.setdefault(cp, {"in_usd": 0.0, "in_n": 0, "out_usd": 0.0, "out_n": 0, "first": ts, "last": ts,
@@ -55,12 +63,6 @@ def counterparties(
         r["kinds"].add(kind)
         r["dirs"].add(direction)
     cps = sorted(per)
-    before: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
-    if cps:
-        res = db.execute(BEFORE_SQL, {"a": acct, "s": start, "cps": cps})
-        elapsed += res.elapsed_ms
-        for cp, direction, first in res.rows:
-            before[cp][direction] = first
     accts = classify_accounts(db, [((cp, acct) if d == "in" else (acct, cp)) + (kind,)
                                    for cp, d, _ts, _amt, kind, _txn in rows]) - {acct}
     labels = labels_of(db, [c for c in cps if c not in accts])
@@ -91,7 +93,7 @@ def counterparties(
     if len(ranked) > limit:
         summary += f" Listing the {limit} largest of {len(ranked)} counterparties."
     return ledger.record("counterparties", {"account_id": acct, "as_of": ref, "window_days": window_days},
-                         query=WINDOW_SQL, columns=COLUMNS, rows=out_rows, facts=facts, summary=summary,
+                         query=FLOWS_SQL, columns=COLUMNS, rows=out_rows, facts=facts, summary=summary,
                          elapsed_ms=elapsed)
 
 
