@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import shutil
 import subprocess
@@ -36,12 +37,19 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process: unlike wall time, not inflated by other load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child_gen(out: str, accounts: str, days: str, fmt: str) -> dict[str, Any]:
     from evals.synth import generate
 
     start = time.perf_counter()
     summary = generate(Path(out), int(accounts), int(days), SEED, fmt)
-    return {"seconds": time.perf_counter() - start, "rows": summary.get("rows", {}), "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - start, "rows": summary.get("rows", {}), "peak_mb": _peak_mb(),
+            "cpu_s": _cpu_s()}
 
 
 def _child_load(folder: str, home: str) -> dict[str, Any]:
@@ -51,7 +59,7 @@ def _child_load(folder: str, home: str) -> dict[str, Any]:
     start = time.perf_counter()
     summary = load_folder(Path(folder), load_settings(home=Path(home)))
     return {"seconds": time.perf_counter() - start, "rows": summary.rows, "peak_mb": _peak_mb(),
-            "db_mb": summary.db_path.stat().st_size / 2**20}
+            "cpu_s": _cpu_s(), "db_mb": summary.db_path.stat().st_size / 2**20}
 
 
 def _run_child(*args: str) -> dict[str, Any]:
@@ -88,13 +96,15 @@ def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
         "days": DAYS,
         "format": fmt,
         "transactions": txns,
-        "generate": {"seconds": round(gen["seconds"], 1), "rows": gen_rows,
+        "generate": {"seconds": round(gen["seconds"], 1), "cpu_s": round(gen["cpu_s"], 1), "rows": gen_rows,
                      "rows_per_s": round(gen_rows / gen["seconds"]), "peak_mb": round(gen["peak_mb"])},
-        "load": {"seconds": round(load["seconds"], 1), "rows": load_rows, "flows_rows": load["rows"].get("flows"),
+        "load": {"seconds": round(load["seconds"], 1), "cpu_s": round(load["cpu_s"], 1), "rows": load_rows,
+                 "flows_rows": load["rows"].get("flows"),
                  "rows_per_s": round(load_rows / load["seconds"]),
                  "transactions_per_s": round(txns / load["seconds"]), "peak_mb": round(load["peak_mb"]),
                  "db_mb": round(load["db_mb"])},
         "total_seconds": round(gen["seconds"] + load["seconds"], 1),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "kept": str(base) if out is not None else None,
     }
 
@@ -104,11 +114,12 @@ def format_report(r: dict[str, Any]) -> str:
     g, ld = r["generate"], r["load"]
     return "\n".join([
         f"bench data: {r['transactions']:,} transactions ({r['accounts']:,} accounts x {r['days']} days, {r['format']})",
-        f"  generate: {g['rows']:,} rows in {g['seconds']} s = {g['rows_per_s']:,} rows/s, peak {g['peak_mb']:,} MB",
-        f"  load:     {ld['rows']:,} rows (+{ld['flows_rows']:,} flows) in {ld['seconds']} s = "
+        f"  generate: {g['rows']:,} rows in {g['seconds']} s ({g['cpu_s']} CPU s) = {g['rows_per_s']:,} rows/s, "
+        f"peak {g['peak_mb']:,} MB",
+        f"  load:     {ld['rows']:,} rows (+{ld['flows_rows']:,} flows) in {ld['seconds']} s ({ld['cpu_s']} CPU s) = "
         f"{ld['rows_per_s']:,} rows/s ({ld['transactions_per_s']:,} transactions/s), peak {ld['peak_mb']:,} MB, "
         f"database {ld['db_mb']:,} MB",
-        f"  total:    {r['total_seconds']} s",
+        f"  total:    {r['total_seconds']} s wall (load average {r['load_average_1m']} on {os.cpu_count()} cores)",
     ])
 
 

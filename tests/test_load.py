@@ -209,6 +209,10 @@ BAD: dict[str, tuple[Callable[[], dict[str, str | bytes | None]], str]] = {
     "deposit to unknown account": (lambda: {"transactions.csv": edit(TRANSACTIONS, "BANK-DE-1,ACC-000001",
                                                                      "BANK-DE-1,ACC-777")},
                                    "transactions.csv:3:dst: dst 'ACC-777' is not a known account"),
+    "p2p trade to unknown account": (lambda: {"transactions.csv": edit(TRANSACTIONS, "internal_transfer,USDT,10,10,"
+                                                                       "ACC-000001,ACC-000002",
+                                                                       "p2p_trade,USDT,10,10,ACC-000001,ACC-5")},
+                                     "transactions.csv:2:dst: dst 'ACC-5' is not a known account"),
     "p2p unknown seller": (lambda: {"p2p_orders.csv": edit(P2P, ",ACC-000003,", ",ACC-9,")},
                            "p2p_orders.csv:2:seller: seller 'ACC-9' is not a known account"),
     "login unknown account": (lambda: {"logins.csv": edit(LOGINS, "ACC-000001", "ACC-8")},

@@ -41,10 +41,11 @@ ACCOUNT_SIDES: dict[str, tuple[str, ...]] = {
     "crypto_withdrawal": ("src",),
     "internal_transfer": ("src", "dst"),
     "trade": ("src", "dst"),
-    "p2p_trade": (),
+    "p2p_trade": ("src", "dst"),
 }
 """Which side of a transaction must be an exchange account, by kind (DESIGN section 3). A P2P
-trade's sides depend on how the exchange books the escrow, so neither is required."""
+trade is the crypto release from the seller's account to the buyer's, both customers (as the
+`p2p_orders` buyer and seller must be)."""
 
 SIDE_WORDS = {"src": "sender", "dst": "receiver"}
 
