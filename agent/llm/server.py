@@ -1,0 +1,232 @@
+"""Start and stop the bundled model's OpenAI-compatible server on loopback.
+
+Why a separate process rather than `llama_cpp.Llama` in-process: the agent talks to every
+backend through langchain-openai, so the local model is just another endpoint (the same
+code path as vLLM or Ollama), and a 2.4 GB native process can be killed cleanly.
+
+No orphans: the child starts in its own session (so Ctrl-C in the terminal reaches only
+sleuth, which then stops it in order), is stopped by process group (terminate, then
+kill) on context exit, at interpreter exit and on SIGTERM, and watches its parent pid
+itself (`_child.py`) for the cases where the parent cannot clean up (SIGKILL, OOM).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from types import FrameType, TracebackType
+
+import httpx
+
+from tools.errors import SleuthError
+
+DEFAULT_CHAT_FORMAT = "chatml"
+_PORT_RETRIES = 3
+
+
+class LocalServerError(SleuthError):
+    """The local model server could not be started or did not become healthy."""
+
+
+def llama_cpp_installed() -> bool:
+    """True if llama-cpp-python (with its server extra) is importable, without importing it."""
+    return all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette"))
+
+
+def free_port() -> int:
+    """An ephemeral loopback port that is free right now (a bind race is retried by start())."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of the server log, for error messages."""
+    try:
+        with path.open("r", errors="replace") as fh:
+            return "".join(deque(fh, maxlen=lines)).rstrip()
+    except OSError:
+        return "(no server log)"
+
+
+class LocalServer:
+    """Context manager running `llama_cpp.server` for one GGUF on 127.0.0.1:<free port>.
+
+    `start()` returns once `/v1/models` answers; `startup_s` says how long that took.
+    """
+
+    _live: set[LocalServer] = set()
+    _live_lock = threading.Lock()
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        threads: int = 2,
+        ctx: int = 8192,
+        chat_format: str | None = DEFAULT_CHAT_FORMAT,
+        log_dir: Path | None = None,
+        start_timeout_s: float = 180.0,
+        alias: str = "local",
+        module: str = "llama_cpp.server",
+    ) -> None:
+        self.model_path = Path(model_path)
+        self.threads, self.ctx, self.chat_format, self.alias = threads, ctx, chat_format, alias
+        self.log_dir = Path(log_dir) if log_dir else Path(tempfile.gettempdir())
+        self.start_timeout_s = start_timeout_s
+        self.module = module  # tests substitute a stub server script here
+        self.port: int | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+        self.startup_s: float | None = None
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-compatible base URL (ends in /v1)."""
+        if self.port is None:
+            raise LocalServerError("the local model server is not running")
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> LocalServer:
+        """Launch the server and wait until it is healthy; retry on a port bind race."""
+        if self.running():
+            return self
+        if self.module == "llama_cpp.server" and not llama_cpp_installed():
+            raise LocalServerError("llama-cpp-python[server] is not installed; run: .venv/bin/pip install -e '.[local]'")
+        if not self.model_path.is_file():
+            raise LocalServerError(f"model file not found: {self.model_path}")
+        _install_signal_handlers()
+        t0 = time.perf_counter()
+        for attempt in range(_PORT_RETRIES):
+            self._spawn()
+            try:
+                self._wait_healthy()
+            except LocalServerError:
+                tail = log_tail(self.log_path) if self.log_path else ""
+                self.stop()
+                if "address already in use" in tail.lower() and attempt + 1 < _PORT_RETRIES:
+                    continue
+                raise
+            self.startup_s = time.perf_counter() - t0
+            return self
+        raise LocalServerError("could not find a free port for the local model server")  # pragma: no cover
+
+    def _spawn(self) -> None:
+        self.port = free_port()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.log_dir / f"llama-server-{os.getpid()}-{self.port}.log"
+        cmd = [
+            sys.executable, "-m", "agent.llm._child", str(os.getpid()), self.module,
+            "--model", str(self.model_path), "--model_alias", self.alias,
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
+            "--n_ctx", str(self.ctx),
+        ]  # fmt: skip
+        if self.chat_format:  # None: the GGUF's own Jinja chat template
+            cmd += ["--chat_format", self.chat_format]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        with LocalServer._live_lock:
+            LocalServer._live.add(self)
+
+    def _wait_healthy(self) -> None:
+        assert self.proc is not None and self.log_path is not None
+        deadline = time.monotonic() + self.start_timeout_s
+        url = f"http://127.0.0.1:{self.port}/v1/models"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                code = self.proc.poll()
+                if code is not None:
+                    raise LocalServerError(
+                        f"local model server exited with code {code} while starting; "
+                        f"log {self.log_path}:\n{log_tail(self.log_path)}"
+                    )
+                try:
+                    if client.get(url).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.25)
+        raise LocalServerError(
+            f"local model server did not become healthy within {self.start_timeout_s:.0f} s; "
+            f"log {self.log_path}:\n{log_tail(self.log_path)}"
+        )
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """SIGTERM the process group, wait, then SIGKILL it; always reap the child."""
+        proc, self.proc = self.proc, None
+        with LocalServer._live_lock:
+            LocalServer._live.discard(self)
+        if proc is None:
+            return
+        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait_s)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        if proc.poll() is None:
+            proc.wait(timeout=5.0)
+        self.port = None
+
+
+def stop_all() -> None:
+    """Stop every server this process started (atexit and the SIGTERM handler call this)."""
+    with LocalServer._live_lock:
+        servers = list(LocalServer._live)
+    for server in servers:
+        server.stop()
+
+
+_handlers_installed = False
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    stop_all()
+    raise SystemExit(128 + signum)
+
+
+def _install_signal_handlers() -> None:
+    """atexit always; SIGTERM/SIGHUP only if nobody else handles them and we are on the main thread."""
+    global _handlers_installed
+    if _handlers_installed:
+        return
+    _handlers_installed = True
+    atexit.register(stop_all)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _on_sigterm)
