@@ -1,0 +1,168 @@
+"""The one place chat models are built: `rules`, `local` and `openai:<model>`.
+
+Everything else asks `build_chat_model(name, settings)` and gets a LangChain chat model
+(or None for `rules`) plus a `ModelInfo` that says which backend actually runs and in
+which style the agent must drive it:
+
+- `rules`: no model; the graph uses playbook scorecards and templates.
+- `local`: the bundled Qwen2.5-Coder-1.5B behind a loopback llama.cpp server that this
+  module starts once per process and reuses; style `router` (constrained next-step
+  choice, see router.py). If llama-cpp-python or the model parts are missing, or the
+  server will not start, it degrades to `rules` with a logged warning and the reason in
+  `ModelInfo.reason`, because `local` is a default and must never make sleuth unusable.
+- `openai:<model>`: any OpenAI-compatible endpoint from `OPENAI_BASE_URL` /
+  `OPENAI_API_KEY`; style `native` (ordinary tool calling). This one fails loudly on a
+  bad configuration: the user asked for that endpoint explicitly.
+
+Quirks of the local server handled here (DESIGN.md section 5): `max_tokens` goes in
+`extra_body` (langchain-openai's `max_completion_tokens` is ignored by llama.cpp).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlparse
+
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+
+from agent.llm.bundled import MODEL_NAME, LocalModelUnavailable, ensure_model
+from agent.llm.server import LocalServer, LocalServerError, llama_cpp_installed
+from tools.errors import InputInvalid
+from tools.settings import Settings
+
+log = logging.getLogger("sleuth.llm")
+
+Backend = Literal["rules", "local", "openai"]
+Style = Literal["rules", "router", "native"]
+DEFAULT_MAX_TOKENS = 1024
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which backend really runs (after any fallback) and how the agent should drive it."""
+
+    backend: Backend
+    model: str
+    style: Style
+    base_url: str | None = None
+    reason: str | None = None  # why a requested backend fell back to rules
+    startup_s: float | None = None  # local server start time, when this call started it
+
+
+_server: LocalServer | None = None
+_server_lock = threading.Lock()
+
+
+def _local_server(settings: Settings) -> tuple[LocalServer, float | None]:
+    """The per-process server (started on first use); restarted if threads or ctx changed."""
+    global _server
+    with _server_lock:
+        if _server is not None and _server.running() and (_server.threads, _server.ctx) == (
+            settings.local_threads,
+            settings.local_ctx,
+        ):
+            return _server, None
+        if _server is not None:
+            _server.stop()
+            _server = None
+        report = ensure_model()
+        server = LocalServer(
+            report.path, threads=settings.local_threads, ctx=settings.local_ctx, log_dir=settings.home / "logs"
+        )
+        server.start()
+        _server = server
+        log.info("local model server on %s (started in %.1f s)", server.base_url, server.startup_s or 0.0)
+        return server, server.startup_s
+
+
+def shutdown() -> None:
+    """Stop the per-process local server, if any (also done at interpreter exit)."""
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.stop()
+            _server = None
+
+
+def _rules(reason: str | None = None) -> tuple[None, ModelInfo]:
+    if reason:
+        log.warning("local model unavailable, using rules: %s", reason)
+    return None, ModelInfo(backend="rules", model="rules", style="rules", reason=reason)
+
+
+def local_chat(base_url: str, timeout_s: float, max_tokens: int = DEFAULT_MAX_TOKENS) -> ChatOpenAI:
+    """ChatOpenAI for a llama.cpp server: max_tokens in extra_body, no retries, temperature 0."""
+    return ChatOpenAI(
+        base_url=base_url,
+        api_key="local",
+        model="local",
+        temperature=0,
+        timeout=timeout_s,
+        max_retries=0,  # a retry after a timeout only doubles the wait on a local CPU server
+        extra_body={"max_tokens": max_tokens},
+    )
+
+
+def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | None, ModelInfo]:
+    if not llama_cpp_installed():
+        return _rules("llama-cpp-python[server] is not installed (pip install -e '.[local]')")
+    try:
+        server, startup_s = _local_server(settings)
+    except (LocalModelUnavailable, LocalServerError) as exc:
+        return _rules(str(exc))
+    chat = local_chat(server.base_url, settings.llm_timeout_s, max_tokens)
+    return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=server.base_url, startup_s=startup_s)
+
+
+def _is_loopback(url: str | None) -> bool:
+    return bool(url) and (urlparse(url).hostname or "") in _LOOPBACK
+
+
+def _build_openai(model: str, settings: Settings, max_tokens: int) -> tuple[BaseChatModel, ModelInfo]:
+    if not model:
+        raise InputInvalid("openai backend needs a model name: --model openai:<model>, e.g. openai:gpt-4o-mini")
+    base_url = os.environ.get("OPENAI_BASE_URL") or None
+    api_key = os.environ.get("OPENAI_API_KEY") or None
+    if api_key is None:
+        if not _is_loopback(base_url):
+            raise InputInvalid(
+                f"--model openai:{model} needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at a local server)"
+            )
+        api_key = "local"
+    chat = ChatOpenAI(
+        model=model,
+        base_url=base_url,
+        api_key=api_key,
+        temperature=0,
+        timeout=settings.llm_timeout_s,
+        max_tokens=max_tokens,
+    )
+    return chat, ModelInfo(backend="openai", model=model, style="native", base_url=base_url or "https://api.openai.com/v1")
+
+
+def build_chat_model(
+    name: str, settings: Settings, *, max_tokens: int = DEFAULT_MAX_TOKENS, style: Style | None = None
+) -> tuple[BaseChatModel | None, ModelInfo]:
+    """Build the chat model for `name` (rules | local | openai:<model>).
+
+    `style` overrides the backend's default driving style (e.g. `router` for a small model
+    behind an OpenAI-compatible endpoint), so evals can measure both styles on one model.
+    """
+    name = (name or "rules").strip()
+    if name == "rules":
+        chat, info = _rules()
+    elif name == "local":
+        chat, info = _build_local(settings, max_tokens)
+    elif name.startswith("openai:"):
+        chat, info = _build_openai(name.removeprefix("openai:").strip(), settings, max_tokens)
+    else:
+        raise InputInvalid(f"unknown model backend {name!r}: use rules, local or openai:<model>")
+    if style is not None and info.backend != "rules":
+        info = ModelInfo(**{**info.__dict__, "style": style})
+    return chat, info
