@@ -122,7 +122,7 @@ def layout(w: Walk, max_nodes: int = 50, title: str | None = None) -> Picture:
                                + ", ".join(txns[:5])))
     shown = len(keep) - 1
     if folded:
-        pic.note = (f"Showing the {shown} largest of {len(w.nodes) - 1} counterparties; "
+        pic.note = (f"Showing {shown} of {len(w.nodes) - 1} counterparties (nearest hops first, then largest); "
                     f"{sum(len(v) for v in folded.values())} smaller ones folded into '+N more' nodes.")
     if w.pruned_nodes:
         pic.note += (" " if pic.note else "") + (f"{w.pruned_nodes} further counterparties were beyond the "
@@ -131,7 +131,8 @@ def layout(w: Walk, max_nodes: int = 50, title: str | None = None) -> Picture:
 
 
 def _keep(w: Walk, max_nodes: int) -> set[str]:
-    """The root, every labelled node with its path, then the largest nodes, up to `max_nodes`."""
+    """The root, every risky node with its path, then hop by hop the largest nodes whose parent is
+    kept, up to `max_nodes`: nearer hops first, so what is drawn stays connected to the root."""
     keep = {w.root}
     for n in sorted(w.nodes.values(), key=lambda n: (n.hop, -n.usd)):
         if n.label and n.label.risky and len(keep) < max_nodes:
@@ -139,11 +140,26 @@ def _keep(w: Walk, max_nodes: int) -> set[str]:
             while cur is not None and len(keep) < max_nodes:
                 keep.add(cur.id)
                 cur = w.nodes.get(cur.parent) if cur.parent else None
-    for n in sorted(w.nodes.values(), key=lambda n: (-n.usd, n.hop, n.id)):
+    for n in sorted(w.nodes.values(), key=lambda n: (n.hop, -n.usd, n.id)):
         if len(keep) >= max_nodes:
             break
-        keep.add(n.id)
+        if n.parent is None or n.parent in keep:
+            keep.add(n.id)
     return keep
+
+
+def _degrees(pic: Picture) -> dict[str, int]:
+    deg: dict[str, int] = {}
+    for e in pic.edges:
+        deg[e.src] = deg.get(e.src, 0) + 1
+        deg[e.dst] = deg.get(e.dst, 0) + 1
+    return deg
+
+
+def _label_at(degree: dict[str, int], e: PEdge) -> float:
+    """Where along an edge its label goes: away from a hub, where many edges meet and labels pile up."""
+    ds, dd = degree.get(e.src, 0), degree.get(e.dst, 0)
+    return 0.5 if ds == dd else (0.66 if ds > dd else 0.34)
 
 
 def render_png(w: Walk, path: Path | str, max_nodes: int = 50, title: str | None = None, dpi: int = 110) -> Path:
@@ -160,15 +176,17 @@ def render_png(w: Walk, path: Path | str, max_nodes: int = 50, title: str | None
     tallest = max(sum(1 for n in pic.nodes.values() if n.x == x) for x in xs)
     fig, ax = plt.subplots(figsize=(max(7.0, 3.3 * len(xs)), max(4.5, 0.62 * tallest + 1.6)))
     top = max((abs(e.usd) for e in pic.edges), default=1.0) or 1.0
+    degree = _degrees(pic)
     for e in pic.edges:
         a, b = pic.nodes[e.src], pic.nodes[e.dst]
         back = b.x <= a.x
+        t = _label_at(degree, e)
         arrow = FancyArrowPatch((a.x, a.y), (b.x, b.y), arrowstyle="-|>", mutation_scale=10,
                                 connectionstyle=f"arc3,rad={0.35 if back else 0.06}", shrinkA=9, shrinkB=9,
                                 lw=0.6 + 2.6 * (e.usd / top), color="#d62728" if back else "#555555", alpha=0.75,
                                 zorder=1)
         ax.add_patch(arrow)
-        mx, my = (a.x + b.x) / 2, (a.y + b.y) / 2 + (0.35 if back else 0.0)
+        mx, my = a.x + t * (b.x - a.x), a.y + t * (b.y - a.y) + (0.35 if back else 0.0)
         ax.text(mx, my, e.text, fontsize=6.2, ha="center", va="center", zorder=3, color="#222222",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     for n in pic.nodes.values():
