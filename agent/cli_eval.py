@@ -47,6 +47,8 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
         judge: str | None = typer.Option(None, "--judge", help="LLM judge of narrative quality: local or openai:<model>."),
         out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default <home>/runs/<set>-<model>-<time>)."),
         resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run: skip its finished cases."),
+        retry_failed: bool = typer.Option(False, "--retry-failed",
+                                          help="With --resume: run again the cases that failed (e.g. model timeouts)."),
         home: Path | None = HomeOption) -> None:
     """Investigate every labelled case, score it, and write run.json, report.md and report.html."""
     import time
@@ -65,7 +67,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
 
     settings = settings_from(home, model=model, workers=workers)
     opts = RunOptions(cases=cases, model=settings.model, limit=limit, workers=settings.workers, out=out,
-                      resume=resume, judge=judge, repeats=repeats)
+                      resume=resume, judge=judge, repeats=repeats, retry_failed=retry_failed)
     state: dict[str, Any] = {"right": 0, "wrong": 0, "failed": 0}
     progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console)

@@ -8,7 +8,8 @@ A run lives in one folder (`<runs_dir>/<case set>-<model>-<time>/` unless `--out
 - `run.json`, `report.md`, `report.html`, `cases/`: written when every case is done.
 
 Resuming (`--resume`) reads `cases.jsonl`, drops a torn last line (a write cut by a crash), and
-runs only the cases not in it; a lock on the folder stops two processes from working on one run,
+runs only the cases not in it (plus, with `--retry-failed`, the cases that failed with a user-level
+error such as a model timeout; their new line supersedes the old); a lock on the folder stops two processes from working on one run,
 so every case is recorded exactly once. A resume must use the same model, judge and case file
 (same SHA-256): mixing them would make one run's metrics describe two different things.
 
@@ -63,6 +64,7 @@ class RunOptions:
     resume: bool = False
     judge: str | None = None
     repeats: int = 1
+    retry_failed: bool = False
 
 
 class Session(BaseModel):
@@ -166,7 +168,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
 
 
 def read_records(path: Path) -> list[CaseRecord]:
-    """Finished cases of a run, first record per alert; a torn last line is cut off the file."""
+    """Finished cases of a run; a torn last line is cut off the file.
+
+    Only a failed case retried with `--retry-failed` has a second line; the later line wins.
+    """
     if not path.exists():
         return []
     data = path.read_bytes()
@@ -184,7 +189,7 @@ def read_records(path: Path) -> list[CaseRecord]:
             rec = CaseRecord.model_validate_json(line)
         except ValidationError as e:
             raise InputInvalid(f"{path}:{lineno}: not a case record ({e.errors()[0]['msg']})") from e
-        records.setdefault(rec.alert_id, rec)
+        records[rec.alert_id] = rec
     return list(records.values())
 
 
@@ -294,7 +299,8 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
     targets = case_set.cases[: opts.limit] if opts.limit else case_set.cases
     labels = {c.alert_id: c for c in targets}
     with run_lock(run_dir):
-        done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)}
+        done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)
+                if not (opts.retry_failed and r.error)}
         todo = [c.alert_id for c in targets if c.alert_id not in done]
         workers = max(1, min(opts.workers, len(todo)))
         if opts.model == "local" or opts.model in BASELINES:

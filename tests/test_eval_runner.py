@@ -190,3 +190,26 @@ def test_judge_scores_narratives_with_repeats(tmp_path: Path, monkeypatch: pytes
     assert m["judge_cases"] == 2 and m["judge_overall"] == pytest.approx((4.0 + 4.0) / 2)
     assert m["judge_spread"] == pytest.approx((2 ** 0.5 + 0.0) / 2)  # stdev of (3, 5) and of (4, 4)
     assert fake.remaining == 0
+
+
+def test_retry_failed_reruns_only_failed_cases(tmp_path: Path) -> None:
+    def flaky_factory(settings: Settings, model: str):
+        def investigate(alert_id: str) -> CaseReport:
+            if alert_id == "ALT-3":
+                from tools.errors import SleuthError
+                raise SleuthError("model call failed: timed out")
+            return fake_investigate(alert_id)
+        return investigate, lambda: None
+
+    cases, out, settings = write_cases(tmp_path), tmp_path / "r", settings_for(tmp_path)
+    first, _ = run_eval(RunOptions(cases=cases, model="rules", out=out), settings, factory=flaky_factory)
+    assert first.metrics["disposition"]["errors"] == 1
+    seen: list[str] = []
+    again, _ = run_eval(RunOptions(cases=cases, model="rules", out=out, resume=True), settings, factory=fake_factory,
+                        on_case=lambda rec: seen.append(rec.alert_id))
+    assert seen == [] and again.metrics["disposition"]["errors"] == 1  # a plain resume keeps the failure
+    fixed, _ = run_eval(RunOptions(cases=cases, model="rules", out=out, resume=True, retry_failed=True), settings,
+                        factory=fake_factory, on_case=lambda rec: seen.append(rec.alert_id))
+    assert seen == ["ALT-3"]
+    assert fixed.metrics["disposition"]["errors"] == 0 and len(fixed.cases) == 6
+    assert len((out / CASES_FILE).read_text().splitlines()) == 7  # the retried line supersedes the failed one
