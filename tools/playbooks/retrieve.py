@@ -10,6 +10,13 @@ to the query's; a playbook's score is its best chunk's similarity plus two front
 Pure embeddings confuse the seven graph shapes, whose alerts read alike; the bonuses carry the few
 words that tell them apart ("senders", "recipients", "returned", "intermediaries", "layers").
 
+Counts are words too: alerts say what a rule counted ("13 incoming, 0 outgoing", "in=11 out=0",
+"6 senders"). Before lexical matching each count is turned into a quantity word attached to what it
+counts (0 -> "no", 1-2 -> "few", 3-5 -> "several", 6+ -> "many"), and a zero count removes the
+counted word, so "0 outgoing" does not vote for the outgoing shapes. Playbook keywords use the same
+quantity words ("many incoming transfers and no outgoing transfers"). Quoted text (a customer memo
+the alert quotes) is dropped from the query: untrusted text must not steer which playbook is used.
+
 Without a typology filter the result has one passage per playbook (its best chunk), best first, so
 k passages name k candidate typologies. With a filter, it returns the k best sections of that one
 playbook. The index's vectors are read once per process into memory (a few hundred chunks: an exact
@@ -31,8 +38,17 @@ from tools.evidence import Evidence, EvidenceLedger
 from tools.playbooks.load import default_dir, load_playbooks
 from tools.settings import Settings, load_settings
 
-W_LEXICAL = 0.2
+W_LEXICAL = 0.3
 W_RULE = 0.12
+CUE_BOOST = 3.0  # a count cue ("no~outgoing") says more about the shape than any single word
+QUANTITIES = frozenset({"no", "few", "several", "many"})
+COUNT_RE = re.compile(r"(?<![\w.,/])(\d+(?:,\d{3})*)(?:\.\d+)?\s+(?:distinct\s+|separate\s+|new\s+|different\s+)?"
+                      r"([a-z][a-z-]*)", re.I)
+NO_RE = re.compile(r"\bno\s+([a-z][a-z-]*)", re.I)
+KV_RE = re.compile(r"\b([a-z_]+)=(\d+)", re.I)
+KV_ALIASES = {"in": "incoming", "out": "outgoing", "cp": "counterparties"}
+QUOTED_RE = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
+UNITS = frozenset("usd eur gbp btc eth usdt usdc ltc sol h hour hours day days week weeks x % percent".split())
 RULE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+\b")
 WORD_RE = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
@@ -81,6 +97,37 @@ def terms(text: str) -> set[str]:
             out.add(f"{prev[0]}~{stem}")
         prev = (stem, stop)
     return out
+
+
+def quantity(n: int) -> str:
+    """The quantity word for a count."""
+    return "no" if n == 0 else "few" if n <= 2 else "several" if n <= 5 else "many"
+
+
+def count_cues(text: str) -> tuple[set[str], set[str]]:
+    """(quantity~word terms, words counted zero times) from '13 incoming', 'in=11', '0 outgoing', 'no outgoing'."""
+    cues: set[str] = set()
+    zero: set[str] = set()
+    pairs = [(m.group(1), m.group(2)) for m in COUNT_RE.finditer(text)]
+    pairs += [(m.group(2), KV_ALIASES.get(m.group(1).lower(), m.group(1))) for m in KV_RE.finditer(text)]
+    pairs += [("0", m.group(1)) for m in NO_RE.finditer(text)]
+    for number, word in pairs:
+        word = word.lower()
+        if word in STOPWORDS or word in UNITS:
+            continue
+        n = int(number.replace(",", ""))
+        stem = _stem(word)
+        cues.add(f"{quantity(n)}~{stem}")
+        if n == 0:
+            zero.add(stem)
+    return cues, zero
+
+
+def query_terms(text: str) -> set[str]:
+    """Terms of a query or playbook lexicon: words, word pairs and count cues; quoted text removed."""
+    text = QUOTED_RE.sub(" ", text)
+    cues, zero = count_cues(text)
+    return (terms(text) - zero) | cues
 
 
 def rule_ids(text: str) -> set[str]:
@@ -135,7 +182,7 @@ def _load_snapshot(settings: Settings, directory: Path) -> _Snapshot:
     metas = [got["metadatas"][i] for i in order]
     docs = [got["documents"][i] for i in order]
     matrix = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(ids), -1)
-    lexicon = {pb.name: terms(" ".join([pb.title, *pb.keywords, *pb.typologies])) for pb in pbs.playbooks}
+    lexicon = {pb.name: query_terms(" ; ".join([pb.title, *pb.keywords, *pb.typologies])) for pb in pbs.playbooks}
     df = Counter(t for lex in lexicon.values() for t in lex)
     n = max(len(lexicon), 1)
     idf = {t: math.log(1 + n / c) for t, c in df.items()}
@@ -168,13 +215,13 @@ def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
 
 def _bonuses(snap: _Snapshot, query: str) -> dict[str, float]:
     """Per-playbook lexical + rule-id bonus for this query."""
-    q = terms(query)
-    known = [t for t in q if t in snap.idf]
-    total = sum(snap.idf[t] for t in known)
+    q = query_terms(query)
+    weight = {t: snap.idf[t] * (CUE_BOOST if t.split("~", 1)[0] in QUANTITIES else 1.0) for t in q if t in snap.idf}
+    total = sum(weight.values())
     rules = rule_ids(query)
     out: dict[str, float] = {}
     for name, lex in snap.lexicon.items():
-        lexical = sum(snap.idf[t] for t in known if t in lex) / total if total else 0.0
+        lexical = sum(w for t, w in weight.items() if t in lex) / total if total else 0.0
         rule = sum(1.0 / snap.trigger_share[r] for r in rules & snap.triggers.get(name, set()))
         out[name] = W_LEXICAL * lexical + W_RULE * min(rule, 1.0)
     return out
@@ -194,7 +241,7 @@ def search_playbooks(query: str, k: int = 3, typology: str | None = None, *, set
     snap = _snapshot(settings, directory)
     if not snap.ids:
         return []
-    q = np.asarray(embed_query(query.strip()[:2000]), dtype=np.float32)
+    q = np.asarray(embed_query((QUOTED_RE.sub(" ", query).strip() or query.strip())[:2000]), dtype=np.float32)
     sims = snap.matrix @ q
     bonus = _bonuses(snap, query)
     scored = [(float(sims[i]) + bonus.get(m["playbook"], 0.0), i) for i, m in enumerate(snap.metas)]
