@@ -12,7 +12,8 @@ from agent.state import CaseState
 
 
 def retrieve_playbooks(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
-    """Candidate typologies: the top-k retrieved playbooks, plus any whose triggers name the rule."""
+    """Candidate typologies: the top-k retrieved playbooks, plus any whose triggers name the rule
+    (all playbooks, retrieved ones first, when no playbook knows the rule)."""
     from tools.playbooks.load import load_playbooks
     from tools.playbooks.retrieve import search_playbooks
 
@@ -27,10 +28,14 @@ def retrieve_playbooks(state: CaseState, runtime: Runtime[InvestigationContext])
         for p in passages:
             if p.typology in playbooks.by_typology and p.typology not in ranked:
                 ranked.append(p.typology)
-        candidates = ranked[: ctx.playbook_k]
-        for typ, pb in playbooks.by_typology.items():
-            if alert["rule_id"] in pb.triggers and typ not in candidates:
-                candidates.append(typ)
+        triggered = [t for t, pb in playbooks.by_typology.items() if alert["rule_id"] in pb.triggers]
+        candidates = ranked[: ctx.playbook_k] + [t for t in triggered if t not in ranked[: ctx.playbook_k]]
+        if not triggered:
+            # A rule no playbook knows, with a description that may be vague ("network anomaly, score 75"):
+            # the retrieved playbooks lead, and every other typology's scorecard is still run so the
+            # evidence, not the vendor's wording, decides.
+            candidates += [t for t in ranked if t not in candidates]
+            candidates += [t for t in playbooks.by_typology if t not in candidates]
         update["candidates"] = candidates
         update["passages"] = [p.as_dict() for p in passages[: ctx.playbook_k]]
         update.setdefault("trace", []).append(
