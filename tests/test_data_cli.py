@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from tools.data.load import load_folder
 from tools.data.stats import AlertFilter, alert_queue, alert_statuses
+from tools.data.workspace import default_sample_dir, ensure_workspace
 from tools.errors import InputInvalid, WorkspaceMissing
 from tools.settings import Settings, load_settings
 
@@ -91,28 +92,27 @@ def test_stats_on_generated_workspace(workspace_settings: Settings, generated_di
     assert sum(stats["cases"]["typology"].values()) == stats["rows"]["alerts"]
 
 
-def test_workspace_ensure_loads_the_sample_once(tmp_path: Path, sleuth_home: Path) -> None:
+def test_workspace_ensure_loads_the_sample_once(tmp_path: Path) -> None:
+    # the library call: the CLI command also builds the playbook index, which is not this test's business
     sample = write_folder(tmp_path / "sample")
-    result = runner.invoke(app, ["workspace", "ensure", "--sample", str(sample)])
-    assert result.exit_code == 0, result.output
-    assert "workspace built" in result.stdout
-    db = load_settings().db_path
-    stamp = (db.stat().st_mtime_ns, db.stat().st_size)
-    again = runner.invoke(app, ["workspace", "ensure", "--sample", str(sample)])
-    assert again.exit_code == 0 and "workspace present" in again.stdout
-    assert (db.stat().st_mtime_ns, db.stat().st_size) == stamp
+    settings = load_settings()
+    first = ensure_workspace(settings, sample)
+    assert first.created and first.summary is not None and first.summary.rows["alerts"] == 2
+    stamp = (settings.db_path.stat().st_mtime_ns, settings.db_path.stat().st_size)
+    again = ensure_workspace(settings, sample)
+    assert not again.created
+    assert (settings.db_path.stat().st_mtime_ns, settings.db_path.stat().st_size) == stamp
+
+
+def test_default_sample_is_the_committed_one() -> None:
+    sample = default_sample_dir()
+    assert sample.parts[-2:] == ("data_samples", "sample")
 
 
 def test_workspace_ensure_without_sample_says_what_to_do(tmp_path: Path) -> None:
     result = runner.invoke(app, ["workspace", "ensure", "--sample", str(tmp_path / "nope")])
     assert isinstance(result.exception, WorkspaceMissing)
     assert "sleuth data generate" in str(result.exception)
-
-
-def test_demo_ensures_and_shows_the_queue(loaded: Settings) -> None:
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "workspace present" not in result.stdout and "ALT-1" in result.stdout
 
 
 def test_generate_command_writes_a_loadable_folder(tmp_path: Path) -> None:
