@@ -13,7 +13,8 @@ words that tell them apart ("senders", "recipients", "returned", "intermediaries
 Counts are words too: alerts say what a rule counted ("13 incoming, 0 outgoing", "in=11 out=0",
 "6 senders"). Before lexical matching each count is turned into a quantity word attached to what it
 counts (0 -> "no", 1-2 -> "few", 3-5 -> "several", 6+ -> "many"), and a zero count removes the
-counted word, so "0 outgoing" does not vote for the outgoing shapes. Playbook keywords use the same
+counted word, so "0 outgoing" does not vote for the outgoing shapes; numbers of 1,000 or more are
+amounts, not counts. Playbook keywords use the same
 quantity words ("many incoming transfers and no outgoing transfers"). Quoted text (a customer memo
 the alert quotes) is dropped from the query: untrusted text must not steer which playbook is used.
 
@@ -38,15 +39,17 @@ from tools.evidence import Evidence, EvidenceLedger
 from tools.playbooks.load import default_dir, load_playbooks
 from tools.settings import Settings, load_settings
 
-W_LEXICAL = 0.3
+W_LEXICAL = 0.4
 W_RULE = 0.12
-CUE_BOOST = 3.0  # a count cue ("no~outgoing") says more about the shape than any single word
+W_CONTRADICTION = 0.2
+CUE_BOOST = 4.0  # a count cue ("no~outgoing") says more about the shape than any single word
 QUANTITIES = frozenset({"no", "few", "several", "many"})
 COUNT_RE = re.compile(r"(?<![\w.,/])(\d+(?:,\d{3})*)(?:\.\d+)?\s+(?:distinct\s+|separate\s+|new\s+|different\s+)?"
                       r"([a-z][a-z-]*)", re.I)
 NO_RE = re.compile(r"\bno\s+([a-z][a-z-]*)", re.I)
 KV_RE = re.compile(r"\b([a-z_]+)=(\d+)", re.I)
 KV_ALIASES = {"in": "incoming", "out": "outgoing", "cp": "counterparties"}
+MAX_COUNT = 1000
 QUOTED_RE = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 UNITS = frozenset("usd eur gbp btc eth usdt usdc ltc sol h hour hours day days week weeks x % percent".split())
 RULE_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+\b")
@@ -116,6 +119,8 @@ def count_cues(text: str) -> tuple[set[str], set[str]]:
         if word in STOPWORDS or word in UNITS:
             continue
         n = int(number.replace(",", ""))
+        if n >= MAX_COUNT:  # "in=13960": an amount, not a count
+            continue
         stem = _stem(word)
         cues.add(f"{quantity(n)}~{stem}")
         if n == 0:
@@ -216,15 +221,28 @@ def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
 def _bonuses(snap: _Snapshot, query: str) -> dict[str, float]:
     """Per-playbook lexical + rule-id bonus for this query."""
     q = query_terms(query)
-    weight = {t: snap.idf[t] * (CUE_BOOST if t.split("~", 1)[0] in QUANTITIES else 1.0) for t in q if t in snap.idf}
+    cues = {t for t in q if "~" in t and t.split("~", 1)[0] in QUANTITIES}
+    weight = {t: snap.idf[t] * (CUE_BOOST if t in cues else 1.0) for t in q if t in snap.idf}
     total = sum(weight.values())
     rules = rule_ids(query)
     out: dict[str, float] = {}
+    counted = {t.split("~", 1)[1]: t.split("~", 1)[0] for t in sorted(cues)}
     for name, lex in snap.lexicon.items():
         lexical = sum(w for t, w in weight.items() if t in lex) / total if total else 0.0
         rule = sum(1.0 / snap.trigger_share[r] for r in rules & snap.triggers.get(name, set()))
-        out[name] = W_LEXICAL * lexical + W_RULE * min(rule, 1.0)
+        out[name] = W_LEXICAL * lexical + W_RULE * min(rule, 1.0) - W_CONTRADICTION * _contradictions(counted, lex)
     return out
+
+
+def _contradictions(counted: dict[str, str], lexicon: set[str]) -> int:
+    """How many things the query counts as absent that the playbook expects present, or the reverse:
+    "0 incoming" against a playbook whose keywords only ever say "several/many incoming"."""
+    n = 0
+    for word, qty in counted.items():
+        expected = {q for q in QUANTITIES if f"{q}~{word}" in lexicon}
+        if expected and qty not in expected and (qty == "no" or expected == {"no"}):
+            n += 1
+    return n
 
 
 def search_playbooks(query: str, k: int = 3, typology: str | None = None, *, settings: Settings | None = None,
