@@ -136,9 +136,10 @@ class _Loader:
     # -- value checks --------------------------------------------------------------------------
     def value_checks(self, out: ProblemList) -> None:
         """One scan per usable file; a CSV's malformed lines are file problems."""
-        for src in self.usable():
+        usable = self.usable()
+        for i, src in enumerate(usable):
             order = TABLE_ORDER[src.table.name]
-            self.progress(f"checking {src.name}", 0.0)
+            self.progress(f"checking {src.name}", 0.2 * i / len(usable))
             self._run_check(out, src.name, order, checks.value_check_sql(src, src.raw_sql()))
             self.collect_rejects(src)
 
