@@ -100,8 +100,9 @@ def retrieval(queries: Path | None = typer.Option(None, "--queries", help="Queri
     if as_json:
         print_json(result.as_dict())
         return
+    candidates = f"candidates {result.candidate_recall:.3f}  " if result.candidate_recall is not None else ""
     console.print(f"[bold]{name}[/]: {result.n} queries  recall@1 {result.recall_at_1:.3f}  "
-                  f"recall@3 {result.recall_at_3:.3f}  MRR {result.mrr:.3f}  "
+                  f"recall@3 {result.recall_at_3:.3f}  MRR {result.mrr:.3f}  {candidates}"
                   f"latency p50 {result.latency_ms_p50:.0f} ms, p95 {result.latency_ms_p95:.0f} ms", highlight=False)
     from rich.table import Table
 

@@ -1,7 +1,9 @@
 """Score playbook retrieval: recall@1, recall@3 and MRR over a query set, with per-typology detail.
 
 Ranks are over distinct playbooks (search returns one passage per playbook), computed by asking for
-every playbook so that MRR sees ranks beyond 3. Alert descriptions for `--alerts-cases` come from the
+every playbook so that MRR sees ranks beyond 3. For alerts, `candidate_recall` is also reported: the
+share whose typology is among the candidates the agent investigates (top 3 retrieved, plus every
+playbook whose triggers name the alert's rule), which is what the rules engine actually scores. Alert descriptions for `--alerts-cases` come from the
 workspace DB's `alerts` table, or from the sample's `alerts.parquet` when there is no workspace.
 """
 
@@ -32,6 +34,7 @@ class Query:
     query: str
     expected: str
     kind: str = "query"
+    rule_id: str | None = None
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Result:
     recall_at_1: float = 0.0
     recall_at_3: float = 0.0
     mrr: float = 0.0
+    candidate_recall: float | None = None
     latency_ms_p50: float = 0.0
     latency_ms_p95: float = 0.0
     per_typology: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -109,7 +113,7 @@ def load_alert_queries(cases_path: Path, settings: Settings, alerts_path: Path |
         alert = alerts.get(case["alert_id"])
         if alert is None:
             raise InputInvalid(f"{cases_path}: alert {case['alert_id']} is not in the alerts table")
-        out.append(Query(case["alert_id"], alert_query(alert[0], alert[1]), case["typology"], "alert"))
+        out.append(Query(case["alert_id"], alert_query(alert[0], alert[1]), case["typology"], "alert", alert[0]))
     return out
 
 
@@ -118,8 +122,12 @@ def evaluate(queries: list[Query], settings: Settings, name: str = "queries", k:
     res = Result(name=name, n=len(queries))
     if not queries:
         return res
+    from tools.playbooks.load import load_playbooks
+
     search_playbooks("warm-up", k=1, settings=settings)  # load model and index outside the timings
-    hits1 = hitsk = 0
+    triggered = {t: {typ for typ, pb in load_playbooks().by_typology.items() if t in pb.triggers}
+                 for q in queries if q.rule_id for t in [q.rule_id]}
+    hits1 = hitsk = cand = 0
     rr_sum = 0.0
     latencies: list[float] = []
     by_typ: dict[str, list[int]] = defaultdict(list)
@@ -131,12 +139,15 @@ def evaluate(queries: list[Query], settings: Settings, name: str = "queries", k:
         hits1 += rank == 1
         hitsk += 0 < rank <= k
         rr_sum += 1 / rank if rank else 0.0
+        cand += q.expected in set(ranked[:k]) | triggered.get(q.rule_id or "", set())
         by_typ[q.expected].append(rank)
         if rank != 1:
             res.misses.append({"id": q.id, "query": q.query[:160], "expected": q.expected, "rank": rank,
                                "top3": ranked[:3]})
     n = len(queries)
     res.recall_at_1, res.recall_at_3, res.mrr = hits1 / n, hitsk / n, rr_sum / n
+    if triggered:
+        res.candidate_recall = cand / n
     latencies.sort()
     res.latency_ms_p50 = round(latencies[n // 2], 1)
     res.latency_ms_p95 = round(latencies[min(n - 1, int(0.95 * n))], 1)
