@@ -206,10 +206,22 @@ def ensure_cmd(
                                                               "missing (default: data_samples/sample)."),
     home: Path | None = HomeOption,
 ) -> None:
-    """Build the workspace from the sample if it is missing; quick and harmless when present."""
-    result = _ensure(settings_from(home), sample)
+    """Build the workspace (data and playbook index) if missing or stale; quick and harmless when present."""
+    settings = settings_from(home)
+    result = _ensure(settings, sample)
     if not result.created:
         console.print(f"workspace present: {result.db_path}", highlight=False)
+    _ensure_index(settings)
+
+
+def _ensure_index(settings: Any) -> None:
+    """Embed the playbooks into the workspace index when it is missing or stale (incremental)."""
+    from tools.playbooks.index import build_index
+
+    with console.status("indexing playbooks ..."):
+        report = build_index(settings)
+    if report.changed or report.rebuilt:
+        console.print(f"playbook index built: {report.chunks_total} chunks in {report.seconds:.1f} s", highlight=False)
 
 
 def _ensure(settings: Any, sample: Path | None) -> Any:
@@ -231,12 +243,15 @@ def _ensure(settings: Any, sample: Path | None) -> Any:
 
 
 def demo_cmd(home: Path | None = HomeOption) -> None:
-    """Ensure the workspace and show the alert queue (triage of the backlog comes later)."""
+    """Set up the workspace from the sample, then triage the whole backlog with the rules backend."""
+    from agent.cli_triage import triage_command
     from tools.data.stats import AlertFilter, alert_queue
 
     settings = settings_from(home)
     _ensure(settings, None)
-    print_queue(alert_queue(settings, AlertFilter(), 10))
+    _ensure_index(settings)
+    print_queue(alert_queue(settings, AlertFilter(), 5))
+    triage_command("all", "rules", None, None, resume=False, fresh=True, home=home)
 
 
 def bench_data_cmd(
