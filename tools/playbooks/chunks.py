@@ -4,7 +4,9 @@ The summary chunk (title, typology, trigger rule ids, keywords, red flag descrip
 alert description most resembles: alerts say what a rule saw ("12 senders in 7 days", "counterparty
 linked to a mixer"), and the summary gathers exactly those words. Sections longer than the model's
 input window (all-MiniLM-L6-v2 reads 256 word pieces) are cut at paragraph boundaries so no text
-is silently truncated; every part keeps the section's citation id.
+is silently truncated; every part keeps the section's citation id. `## Sources` is not indexed: a
+reference list is never the passage an investigator needs, and it made unrelated playbooks look
+alike (they cite the same guidance).
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def chunk_playbook(pb: Playbook) -> list[Chunk]:
         chunks.append(Chunk(f"{pb.name}#summary{f'-{i + 1}' if i else ''}", pb.name, typ, "Summary", "summary", i,
                             text, pb.content_hash))
     for section in pb.sections:
+        if section.heading == "Sources":  # see the module docstring
+            continue
         for i, piece in enumerate(_split(section.text)):
             suffix = f"-{i + 1}" if i else ""
             chunks.append(Chunk(f"{pb.name}#{section.anchor}{suffix}", pb.name, typ, section.heading,

@@ -21,7 +21,7 @@ from tools.playbooks.load import Playbook, load_dir
 from tools.settings import Settings
 
 COLLECTION = "playbooks"
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 @dataclass
