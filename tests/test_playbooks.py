@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import string
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from playbook_scenarios import BASELINE, SCENARIOS, facts_for
 from typer.testing import CliRunner
 
@@ -142,52 +145,107 @@ def copy_dir(tmp_path: Path) -> Path:
 
 
 def _break(directory: Path, name: str, old: str, new: str) -> None:
+    """Edit the raw text (for YAML syntax and section headings)."""
     path = directory / name
     text = path.read_text()
     assert old in text, f"{old!r} not in {name}"
     path.write_text(text.replace(old, new, 1))
 
 
-BROKEN = [
-    ("unknown fact", "structuring.md", "check: near_threshold_deposits >= 5\n",
-     "check: near_threshold_deposits_typo >= 5\n", "structuring.md: red_flags.0.check: unknown fact"),
-    ("bad action", "fan_in.md", "sar: [file_sar, escalate_l2, freeze_account]",
-     "sar: [file_sar, escalate_l2, nuke_account]", "fan_in.md: actions.sar: unknown action(s) nuke_account"),
-    ("bad typology", "cycle.md", "typology: cycle", "typology: circle", "cycle.md: front matter: unknown typology"),
-    ("unparseable check", "stack.md", "check: layer_depth >= 3", "check: layer_depth >= >= 3",
-     "stack.md: red_flags.2.check: cannot parse"),
-    ("hostile check", "p2p_fraud.md", "check: p2p_disputes_window >= 3\n",
-     "check: __import__('os').system('true')\n", "p2p_fraud.md: red_flags.0.check: Call is not allowed"),
-    ("missing section", "mule_network.md", "## How to clear", "## How to unclear",
-     "mule_network.md: sections: missing section '## How to clear'"),
-    ("fact of a tool never run", "structuring.md", "    check: inflow_vs_income > 1.5",
-     "    check: mixer_min_hops <= 2", "structuring.md: red_flags.4.check: fact 'mixer_min_hops' comes from tool"),
-    ("sql not a select", "cycle.md", "SELECT coalesce(sum(least(back_usd",
-     "DELETE FROM transactions; SELECT coalesce(sum(least(back_usd", "cycle.md: evidence_steps.2.args.query:"),
-    ("sql columns differ", "fan_in.md", "AS internal_in_usd", "AS inbound_usd",
-     "fan_in.md: evidence_steps.3.args.query: result columns"),
-    ("sql unknown parameter", "bipartite.md", "ts <= $alert_ts)", "ts <= $now)",
-     "bipartite.md: evidence_steps.3.args.query: unknown parameter $now"),
-    ("bad tool argument", "mixer_exposure.md", "args: {max_hops: 4}", "args: {max_hops: 4, depth: 9}",
+def _mutate(directory: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the parsed front matter and write it back, so the cases survive threshold tuning."""
+    path = directory / name
+    _, front, body = path.read_text().split("---\n", 2)
+    data = yaml.safe_load(front)
+    change(data)
+    path.write_text("---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + "---\n" + body)
+
+
+def _step(data: dict[str, Any], tool: str) -> tuple[int, dict[str, Any]]:
+    return next((i, s) for i, s in enumerate(data["evidence_steps"]) if s["tool"] == tool)
+
+
+def _set_check(check: str) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d["red_flags"][0].update(check=check)
+
+
+def _sql(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    return lambda d: change(_step(d, "sql")[1])
+
+
+def _sql_field(d: dict[str, Any]) -> str:
+    return f"evidence_steps.{_step(d, 'sql')[0]}.args.query"
+
+
+BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    ("unknown fact", "structuring.md", _set_check("near_threshold_deposits_typo >= 5"),
+     "structuring.md: red_flags.0.check: unknown fact 'near_threshold_deposits_typo'"),
+    ("bad action", "fan_in.md", lambda d: d["actions"]["sar"].append("nuke_account"),
+     "fan_in.md: actions.sar: unknown action(s) nuke_account"),
+    ("bad typology", "cycle.md", lambda d: d.update(typology="circle"), "cycle.md: front matter: unknown typology"),
+    ("unparseable check", "stack.md", _set_check("layer_depth >= >= 3"), "stack.md: red_flags.0.check: cannot parse"),
+    ("hostile check", "p2p_fraud.md", _set_check("__import__('os').system('true')"),
+     "p2p_fraud.md: red_flags.0.check: Call is not allowed"),
+    ("fact of a tool never run", "structuring.md", _set_check("mixer_min_hops <= 2"),
+     "structuring.md: red_flags.0.check: fact 'mixer_min_hops' comes from tool 'exposure'"),
+    ("sql not a select", "cycle.md", _sql(lambda s: s["args"].update(query="DELETE FROM transactions")),
+     "cycle.md: {sql}: only SELECT is allowed, found DELETE"),
+    ("sql columns differ", "fan_in.md", _sql(lambda s: s["facts"].__setitem__(0, "renamed_fact")),
+     "fan_in.md: {sql}: result columns"),
+    ("sql unknown parameter", "bipartite.md",
+     _sql(lambda s: s["args"].update(query=s["args"]["query"].replace("$alert_ts", "$now"))),
+     "bipartite.md: {sql}: unknown parameter $now"),
+    ("sql reads files", "structuring.md",
+     _sql(lambda s: s["args"].update(query=s["args"]["query"].replace("FROM transactions",
+                                                                      "FROM read_csv('/etc/passwd')"))),
+     "structuring.md: {sql}: function read_csv is not allowed"),
+    ("bad tool argument", "mixer_exposure.md", lambda d: _step(d, "exposure")[1]["args"].update(depth=9),
      "mixer_exposure.md: evidence_steps.1: tool exposure takes no argument 'depth'"),
-    ("unknown field", "stack.md", "version: \"1.0\"", "version: \"1.0\"\npriority: high",
+    ("unknown tool", "stack.md", lambda d: d["evidence_steps"][0].update(tool="telepathy"),
+     "stack.md: evidence_steps.0.tool: Input should be"),
+    ("unknown field", "stack.md", lambda d: d.update(priority="high"),
      "stack.md: priority: Extra inputs are not permitted"),
-    ("bad yaml", "stack.md", "title: \"Stack", "title: [\"Stack", "stack.md: front matter: invalid YAML"),
-    ("narrative placeholder", "structuring.md", "Account {account} made", "Account {acount} made",
+    ("narrative placeholder", "structuring.md",
+     lambda d: d["narrative"].update(template=d["narrative"]["template"] + " {acount}"),
      "structuring.md: narrative.template: placeholder {acount}"),
-    ("thresholds inverted", "fan_out.md", "escalate_at: 30\n  sar_at: 75", "escalate_at: 80\n  sar_at: 75",
+    ("thresholds inverted", "fan_out.md",
+     lambda d: d["disposition_policy"].update(escalate_at=d["disposition_policy"]["sar_at"] + 5),
      "fan_out.md: disposition_policy: sar_at must be above escalate_at"),
+    ("hard rule floor unknown", "sanctions_exposure.md",
+     lambda d: d["disposition_policy"]["hard_rules"][0].update(at_least="freeze"),
+     "sanctions_exposure.md: disposition_policy.hard_rules.0.at_least: Input should be"),
+    ("signal term on an unknown fact", "fan_in.md", lambda d: d["typology_signal"][0].update(when="senders >= 6"),
+     "fan_in.md: typology_signal.0.when: unknown fact 'senders'"),
 ]
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=[b[0] for b in BROKEN])
-def test_broken_copy_fails_with_file_field_message(copy_dir: Path, case: tuple[str, str, str, str, str]) -> None:
-    _, name, old, new, expected = case
-    _break(copy_dir, name, old, new)
+def test_broken_copy_fails_with_file_field_message(copy_dir: Path, case: tuple[str, str, Any, str]) -> None:
+    _, name, change, expected = case
+    original = yaml.safe_load((copy_dir / name).read_text().split("---\n", 2)[1])
+    _mutate(copy_dir, name, change)
+    expected = expected.replace("{sql}", _sql_field(original)) if "{sql}" in expected else expected
     report = check_dir(copy_dir)
     assert not report.ok
     messages = [str(i) for i in report.issues]
-    assert any(m.startswith(expected) or expected in m for m in messages), messages
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_rewritten_front_matter_is_still_valid(copy_dir: Path) -> None:
+    """The YAML round trip the broken-copy cases use changes nothing by itself."""
+    for path in sorted(copy_dir.glob("*.md")):
+        if path.name != "README.md":
+            _mutate(copy_dir, path.name, lambda d: None)
+    assert check_dir(copy_dir).ok
+
+
+def test_broken_text_fails_with_file_field_message(copy_dir: Path) -> None:
+    _break(copy_dir, "stack.md", "title:", "title: [unclosed")
+    text = (copy_dir / "mule_network.md").read_text()
+    (copy_dir / "mule_network.md").write_text(text.replace("## How to clear", "## How to unclear", 1))
+    messages = [str(i) for i in check_dir(copy_dir).issues]
+    assert any(m.startswith("stack.md: front matter: invalid YAML") for m in messages), messages
+    assert "mule_network.md: sections: missing section '## How to clear'" in messages
 
 
 def test_duplicate_typology_and_missing_coverage(copy_dir: Path) -> None:
@@ -205,8 +263,8 @@ def test_cli_check_passes_on_repo_and_fails_on_broken_copy(copy_dir: Path) -> No
     runner = CliRunner()
     ok = runner.invoke(app, ["playbooks", "check"])
     assert ok.exit_code == 0, ok.output
-    assert "17 playbooks OK" in ok.output
-    _break(copy_dir, "structuring.md", "sar: [file_sar, escalate_l2, contact_customer]", "sar: [escalate_l2]")
+    assert f"{len(load_playbooks(REPO_PLAYBOOKS).playbooks)} playbooks OK" in ok.output
+    _mutate(copy_dir, "structuring.md", lambda d: d["actions"].update(sar=["escalate_l2"]))
     bad = runner.invoke(app, ["playbooks", "check", str(copy_dir)])
     assert bad.exit_code == 1
     assert "structuring.md: actions: sar actions must include file_sar" in bad.output
