@@ -38,6 +38,49 @@ class QueryResult:
     elapsed_ms: float
 
 
+class _Watchdog:
+    """One thread per connection that interrupts a query past its deadline.
+
+    Starting a `threading.Timer` per query cost more than most of the queries it guarded (tools run
+    dozens per alert); this thread sleeps until armed and only wakes for a deadline.
+    """
+
+    def __init__(self, interrupt: Any) -> None:
+        self._interrupt = interrupt
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="duckdb-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        with self._cond:
+            self._deadline = time.monotonic() + seconds
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._deadline = None
+                self._interrupt()
+
+
 class Database:
     """A locked-down, read-only connection to the workspace database."""
 
@@ -59,6 +102,7 @@ class Database:
                 "lock_configuration": True,
             },
         )
+        self._watchdog = _Watchdog(self.con.interrupt)
 
     @classmethod
     def open(cls, settings: Settings) -> Database:
@@ -70,9 +114,8 @@ class Database:
         """Run one statement with parameters; interrupt it after the time limit."""
         limit = self.timeout_s if timeout_s is None else timeout_s
         with self._lock:
-            timer = threading.Timer(limit, self.con.interrupt)
             start = time.perf_counter()
-            timer.start()
+            self._watchdog.arm(limit)
             try:
                 cur = self.con.execute(sql, params) if params is not None else self.con.execute(sql)
                 rows = cur.fetchmany(max_rows) if max_rows is not None else cur.fetchall()
@@ -84,7 +127,7 @@ class Database:
                     raise QueryTimeout(f"query stopped at the time limit of {limit:g} s") from e
                 raise QueryFailed(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__) from e
             finally:
-                timer.cancel()
+                self._watchdog.disarm()
         return QueryResult(columns, rows, (time.perf_counter() - start) * 1000)
 
     def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
@@ -94,6 +137,7 @@ class Database:
 
     def close(self) -> None:
         """Close the connection."""
+        self._watchdog.close()
         self.con.close()
 
     def __enter__(self) -> Database:

@@ -8,6 +8,7 @@ the reason and tries again. Anything else is a bug and raises.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from dataclasses import dataclass
@@ -45,13 +46,21 @@ def allowlist(db: Database) -> tuple[tuple[str, ...], str]:
     return known
 
 
+@functools.lru_cache(maxsize=1024)
+def _validated(query: str, tables: tuple[str, ...], catalog: str, max_rows: int) -> str:
+    """validate_sql, remembered: playbook steps send the same statements for every alert, and
+    parsing twice (sqlglot, then DuckDB's own parser) costs more than running them. Rejections
+    raise and are therefore never cached."""
+    return validate_sql(query, tables=tables, catalog=catalog, max_rows=max_rows)
+
+
 def guarded_query(db: Database, query: str, params: Params = None, row_cap: int | None = None) -> SqlResult:
     """Validate and run one untrusted SELECT; raises SqlRejected, QueryFailed or QueryTimeout."""
     cap = load_settings().sql_row_cap if row_cap is None else row_cap
     if cap < 1:
         raise ValueError(f"row_cap must be at least 1, got {cap}")
     tables, catalog = allowlist(db)
-    sql = validate_sql(query, tables=tables, catalog=catalog, max_rows=cap + 1)
+    sql = _validated(query, tables, catalog, cap + 1)
     res = db.execute(sql, params, max_rows=cap + 1)
     return SqlResult(sql, res.columns, res.rows[:cap], len(res.rows) > cap, cap, res.elapsed_ms)
 
