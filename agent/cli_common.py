@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from tools.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from tools.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -19,7 +20,9 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 
 
 def settings_from(home: Path | None = None, **overrides: Any) -> Settings:
-    """Settings with CLI flags applied over environment and defaults."""
+    """Settings with CLI flags applied over environment and defaults (pydantic imported on use)."""
+    from tools.settings import load_settings
+
     return load_settings(home=home, **overrides)
 
 
