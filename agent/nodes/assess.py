@@ -13,30 +13,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.context import InvestigationContext
+from agent.involved import flagged_txns, related_accounts
 from agent.nodes.common import facts_of, ledger_map, timed
 from agent.report import CaseDecision
 from agent.scorecard import DISPOSITION_ORDER, Scorecard, choose, score_playbook
 from agent.state import CaseState
-
-RELATED_TOOLS = ("clusters", "counterparties", "flow_shape", "cycles", "trace")
-
-
-def _flagged_txns(state: CaseState) -> list[str]:
-    return list(dict.fromkeys(state["alert"].get("txn_ids", [])))
-
-
-def _related_accounts(state: CaseState, db: Any, typology: str) -> list[str]:
-    """Accounts named in the graph evidence that are exchange accounts other than the subject."""
-    subject = state["alert"]["account_id"]
-    names: list[str] = []
-    for e in state.get("evidence", []):
-        if e["tool"] not in RELATED_TOOLS or e.get("error"):
-            continue
-        for k, v in (e.get("facts") or {}).items():
-            if k == "related_accounts" and isinstance(v, str):
-                names += [a for a in v.split(";") if a]
-    names = [n for n in dict.fromkeys(names) if n != subject]
-    return names[:25]
 
 
 def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDecision, dict[str, Any]]:
@@ -45,6 +26,7 @@ def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDec
 
     playbooks = load_playbooks()
     facts = facts_of(state)
+    evidence = state.get("evidence", [])
     cards: list[Scorecard] = [score_playbook(playbooks.by_typology[t], facts) for t in state.get("candidates", [])]
     best = choose(cards)
     if best is None:
@@ -64,8 +46,10 @@ def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDec
     decision = CaseDecision(
         disposition=disposition, typology=typology, risk_score=int(round(best.score)),
         key_evidence_ids=key_ids or ["E1"],
-        flagged_txn_ids=_flagged_txns(state) if disposition != "close" else [],
-        related_accounts=_related_accounts(state, ctx.db, typology) if disposition != "close" else [],
+        flagged_txn_ids=flagged_txns(evidence, typology, state["alert"].get("txn_ids", []))
+        if disposition != "close" else [],
+        related_accounts=related_accounts(ctx.db, evidence, typology, state["alert"]["account_id"])
+        if disposition != "close" else [],
         rationale=rationale.strip())
     return decision, {"chosen": best.as_dict(), "all": [c.as_dict() for c in cards]}
 
