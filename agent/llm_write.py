@@ -30,8 +30,12 @@ def _call(ctx: InvestigationContext, system: str, user: str, key: str) -> tuple[
 
 def write_narrative(ctx: InvestigationContext, state: CaseState, template: str) -> tuple[str, dict[str, int]]:
     """The model's narrative from the template's facts (the template itself if it returns nothing)."""
+    from tools.playbooks.load import load_playbooks
+
     decision = state["decision"]
-    user = (f"Decision: {decision['disposition']}, typology {decision['typology']}.\n\nFACT SHEET:\n{template}")
+    pb = load_playbooks().by_typology.get(decision["typology"])
+    must = ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
+    user = (f"Decision: {decision['disposition']}, typology {decision['typology']}.{must}\n\nFACT SHEET:\n{template}")
     text, tokens = _call(ctx, NARRATIVE_SYSTEM, user, "narrative")
     return (text or template), tokens
 

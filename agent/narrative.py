@@ -7,6 +7,7 @@ and how, in that order, chronological within "what". Amounts are printed as in t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tools.evidence import Evidence
@@ -116,7 +117,8 @@ def channels_sentence(alert_ev: Evidence) -> str | None:
 
 
 def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decision: dict[str, Any],
-                    scorecards: dict[str, Any], playbook_title: str | None = None) -> str:
+                    scorecards: dict[str, Any], playbook_title: str | None = None,
+                    playbook_template: str | None = None) -> str:
     """The full template narrative, one paragraph per W."""
     alert_ev = evidence["E1"]
     prof = _find(evidence, "profile")
@@ -130,6 +132,12 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
         paragraphs.append(" ".join(ex))
     if flags := red_flag_sentences(chosen):
         paragraphs.append(" ".join(flags))
+    if playbook_template and decision["disposition"] != "close":
+        facts = {k: (v, e.id) for e in evidence.values() if not e.error for k, v in e.facts.items()}
+        filled = template_sentences(playbook_template, alert, facts, chosen, playbook_title or "",
+                                    decision.get("typology", "none"))
+        if filled:
+            paragraphs.append("Typology facts: " + " ".join(filled))
     if (how := channels_sentence(alert_ev)) is not None:
         paragraphs.append(how)
     typ = decision.get("typology", "none").replace("_", " ")
@@ -145,3 +153,49 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
     }[decision["disposition"]]
     paragraphs.append(conclusion)
     return "\n\n".join(paragraphs)
+
+
+def template_sentences(template: str, alert: dict[str, Any], facts: dict[str, tuple[Any, str]],
+                       scorecard: dict[str, Any], title: str, typology: str) -> list[str]:
+    """The playbook's narrative template filled with the case's facts, one cited sentence at a time.
+
+    Each sentence cites the evidence of every fact it uses (and E1 for alert context); a sentence
+    whose facts are missing is left out rather than printed with holes.
+    """
+    import string
+
+    context: dict[str, tuple[Any, str | None]] = {
+        "account": (alert["account_id"], "E1"), "alert_id": (alert["alert_id"], "E1"),
+        "rule_id": (alert["rule_id"], "E1"), "alert_ts": (str(alert["created_at"])[:10], "E1"),
+        "window_start": (str(alert["window_start"])[:10], None), "window_end": (str(alert["created_at"])[:10], "E1"),
+        "title": (title, None), "typology": (typology.replace("_", " "), None),
+        "red_flags": ("; ".join(c["description"].rstrip(".") for c in scorecard.get("red_flags", [])) or "none", None),
+        "mitigating_factors": ("; ".join(c["description"].rstrip(".") for c in scorecard.get("mitigating", []))
+                               or "none", None),
+        "key_txns": (", ".join(alert.get("txn_ids", [])[:8]) or "none", "E1"),
+        "evidence_ids": ("", None), "actions": ("", None),
+    }
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.;])\s+(?=[A-Z])", " ".join(template.split())):
+        names = [f for _, f, _, _ in string.Formatter().parse(sentence) if f]
+        if {"red_flags", "mitigating_factors"} & set(names):
+            continue  # already stated, one cited sentence per flag, in the red-flag paragraph
+        values: dict[str, Any] = {}
+        cites: list[str] = []
+        for name in names:
+            if name in facts and facts[name][0] is not None:
+                value, eid = facts[name]
+                values[name] = f"{value:,.2f}" if isinstance(value, float) else value
+                cites.append(eid)
+            elif name in context:
+                value, eid = context[name]
+                values[name] = value
+                if eid:
+                    cites.append(eid)
+            else:
+                break
+        else:
+            text = sentence.format(**values).rstrip(".;")
+            ids = sorted(set(cites), key=lambda s: int(s[1:]))
+            out.append(f"{text} [{', '.join(ids)}]." if ids else f"{text}.")
+    return out

@@ -20,7 +20,7 @@ def _template(state: CaseState) -> str:
     decision = state["decision"]
     pb = load_playbooks().by_typology.get(decision.get("typology", ""))
     return build_narrative(state["alert"], ledger_map(state), decision, state.get("scorecards", {}),
-                           pb.title if pb else None)
+                           pb.title if pb else None, pb.narrative.template if pb else None)
 
 
 def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
