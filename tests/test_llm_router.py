@@ -93,15 +93,44 @@ def test_invalid_then_valid_retries_with_the_error_as_user_text() -> None:
     assert "previous answer was invalid" in retry[-1].text and "counterparties" in retry[-1].text
 
 
-def test_missing_required_argument_is_invalid_and_retried() -> None:
+def test_missing_argument_is_repaired_with_the_options_own_schema() -> None:
     fake = FakeChatModel([
-        {"tool": "profile", "reason": "no id given"},
-        {"tool": "trace", "account_id": "ACC-2", "hops": 9, "reason": "too far"},  # hops > 4
+        {"tool": "profile", "account_id": None, "reason": "baseline"},
+        {"account_id": "ACC-000123"},
     ])
     choice = choose_next(fake, "sys", CONTEXT, OPTIONS)
-    assert not choice.valid and choice.tool == DONE and choice.attempts == 2
-    assert "account_id" in choice.errors[0] and "hops" in choice.errors[1]
-    assert choice.error == choice.errors[-1]
+    assert choice.valid and choice.tool == "profile" and choice.attempts == 2
+    assert choice.args == {"account_id": "ACC-000123"} and choice.reason == "baseline"
+    assert "account_id" in choice.errors[0]
+    repair = fake.calls[1]
+    assert repair.structured == "profile_arguments"
+    assert repair.tools[0]["function"]["parameters"]["required"] == ["account_id"]
+    assert "You chose profile" in repair.messages[-1].text
+    assert choice.tokens == fake.total_tokens
+
+
+def test_failed_repair_gives_done_marked_invalid() -> None:
+    fake = FakeChatModel([
+        {"tool": "trace", "account_id": "ACC-2", "hops": 9, "reason": "far"},  # hops > 4
+        {"account_id": "ACC-2", "hops": 7},
+    ])
+    choice = choose_next(fake, "sys", CONTEXT, OPTIONS)
+    assert not choice.valid and choice.tool == DONE and choice.args == {} and choice.attempts == 2
+    assert all("hops" in e for e in choice.errors) and choice.error == choice.errors[-1]
+
+
+def test_more_retries_can_be_allowed() -> None:
+    fake = FakeChatModel([AIMessage("hmm"), AIMessage("still no call"), {"tool": "done", "reason": "ok"}])
+    assert choose_next(fake, "sys", CONTEXT, OPTIONS, retries=2).attempts == 3
+
+
+def test_json_schema_forces_every_key_and_caps_the_reason() -> None:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    params = convert_to_openai_tool(build_step_schema(with_done(OPTIONS)))["function"]["parameters"]
+    assert params["required"] == ["tool", "account_id", "direction", "hops", "reason"]
+    assert params["properties"]["reason"]["maxLength"] == 160
+    assert build_step_schema(OPTIONS).model_validate({"tool": "profile", "reason": "x"}).account_id is None
 
 
 def test_no_tool_call_counts_as_invalid() -> None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from tools.errors import SleuthError
 
 DONE = "done"
+REASON_MAX_CHARS = 160  # a small model rambles; every constrained token costs ~0.1-1 s on 2 cores
 _DONE_DESCRIPTION = "Stop: the evidence so far is enough to assess the alert."
 
 
@@ -89,7 +90,7 @@ def build_step_schema(options: list[StepOption]) -> type[BaseModel]:
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate step option names: {names}")
     fields: dict[str, Any] = {
-        "tool": (Literal[names], Field(description="The one option to do next."))  # type: ignore[valid-type]
+        "tool": (Literal[names], Field(description="The one option to do next.")),  # type: ignore[valid-type]
     }
     seen: dict[str, Any] = {}
     for option in options:
@@ -104,8 +105,25 @@ def build_step_schema(options: list[StepOption]) -> type[BaseModel]:
                 continue
             seen[fname] = finfo.annotation
             fields[fname] = (finfo.annotation | None, Field(None, description=finfo.description))
-    fields["reason"] = (str, Field(description="One short sentence: why this option."))
-    return create_model("NextStep", __doc__="Choose the next investigation step.", **fields)
+    fields["reason"] = (
+        str,
+        Field(
+            description="One short sentence: why this option.",
+            json_schema_extra={"maxLength": REASON_MAX_CHARS},  # caps the grammar, not validation
+        ),
+    )
+    config = ConfigDict(json_schema_extra=_all_keys_required)
+    return create_model("NextStep", __doc__="Choose the next investigation step.", __config__=config, **fields)
+
+
+def _all_keys_required(schema: dict[str, Any]) -> None:
+    """Mark every key required in the JSON schema (values may still be null).
+
+    llama.cpp turns the schema into a grammar; with optional keys a small model simply
+    leaves `account_id` out. Required-but-nullable keys make it write each one, while
+    the pydantic model itself stays lenient (missing keys default to None).
+    """
+    schema["required"] = list(schema.get("properties", {}))
 
 
 def render_options(options: list[StepOption]) -> str:
@@ -120,38 +138,61 @@ def render_options(options: list[StepOption]) -> str:
 def choose_next(
     model: BaseChatModel, system: str, context_text: str, options: list[StepOption], *, retries: int = 1
 ) -> StepChoice:
-    """Ask the model to pick exactly one option; retry `retries` times on invalid output."""
+    """Ask the model to pick exactly one option; retry `retries` times on invalid output.
+
+    A retry after a well-formed pick whose arguments fail (e.g. `account_id: null`) asks
+    only for that option's arguments, with its own strict schema: the grammar then
+    forces a string where the flat schema allowed null. Any other failure re-asks the
+    whole question. Either way the error is appended as plain user text.
+    """
     options = with_done(options)
     by_name = {o.name: o for o in options}
-    schema = build_step_schema(options)
-    runnable = model.with_structured_output(schema, method="function_calling", include_raw=True)
+    step_schema = build_step_schema(options)
     prompt = (
         f"{system}\n\nOptions:\n{render_options(options)}\n\n"
         "Call NextStep with exactly one option and its arguments. Copy ids exactly from the context."
     )
-    messages: list[BaseMessage] = [SystemMessage(prompt), HumanMessage(context_text)]
+    base: list[BaseMessage] = [SystemMessage(prompt), HumanMessage(context_text)]
+    messages, schema = base, step_schema
+    repair: _Pick | None = None
     tokens, errors = 0, []
     raw: AIMessage | None = None
     for attempt in range(1, retries + 2):
+        runnable = model.with_structured_output(schema, method="function_calling", include_raw=True)
         try:
             out = runnable.invoke(messages)
         except (openai.APIError, httpx.HTTPError) as exc:
             raise ModelCallFailed(f"model call failed: {type(exc).__name__}: {exc}", tokens) from exc
         raw = out["raw"]
         tokens += _tokens(raw)
-        choice, error = _validate(out, by_name)
-        if choice is not None:
+        pick, error = _parse_args(out, repair) if repair else _parse_step(out, by_name)
+        if not error:
+            choice = StepChoice(tool=pick.option.name, args=pick.args, reason=pick.reason)
             choice.raw, choice.tokens, choice.attempts, choice.errors = raw, tokens, attempt, errors
             return choice
         errors.append(error)
-        messages = [*messages[:2], HumanMessage(_retry_text(raw, error, options))]
+        if pick is not None:  # right shape, wrong arguments: ask for just this option's arguments
+            repair = pick
+            schema = _args_schema(pick.option)
+            messages = [*base, HumanMessage(_repair_text(pick.option, error))]
+        else:
+            repair, schema = None, step_schema
+            messages = [*base, HumanMessage(_retry_text(raw, error, options))]
     return StepChoice(
         tool=DONE, args={}, raw=raw, tokens=tokens, attempts=retries + 1, valid=False, error=errors[-1], errors=errors
     )
 
 
-def _validate(out: dict[str, Any], by_name: dict[str, StepOption]) -> tuple[StepChoice | None, str]:
-    """Parsed NextStep -> StepChoice, or None and a short error the model can act on."""
+@dataclass
+class _Pick:
+    option: StepOption
+    args: dict[str, Any]
+    reason: str
+
+
+def _parse_step(out: dict[str, Any], by_name: dict[str, StepOption]) -> tuple[_Pick | None, str]:
+    """Parsed NextStep -> a pick and "" if valid; (pick, error) if only the arguments fail;
+    (None, error) if there is no usable pick at all."""
     error = out.get("parsing_error")
     parsed = out.get("parsed")
     if error is not None:
@@ -160,12 +201,36 @@ def _validate(out: dict[str, Any], by_name: dict[str, StepOption]) -> tuple[Step
         return None, "no NextStep call was made; you must call NextStep"
     option = by_name[parsed.tool]
     given = {k: v for k, v in parsed.model_dump(exclude={"tool", "reason"}).items() if v is not None}
+    pick = _Pick(option, given, parsed.reason.strip())
+    return _check(pick)
+
+
+def _parse_args(out: dict[str, Any], repair: _Pick) -> tuple[_Pick | None, str]:
+    """Parsed arguments of the repair call -> the original pick with these arguments."""
+    error = out.get("parsing_error")
+    parsed = out.get("parsed")
+    if error is not None:
+        return repair, f"option {repair.option.name!r}: " + _short_error(error)
+    if parsed is None:
+        return repair, f"no arguments were given for {repair.option.name!r}"
+    return _check(_Pick(repair.option, parsed.model_dump(), repair.reason))
+
+
+def _check(pick: _Pick) -> tuple[_Pick, str]:
+    """Validate the arguments against the option's own model; keep only its fields."""
     try:
-        args = option.args.model_validate(given).model_dump()
+        args = pick.option.args.model_validate(pick.args).model_dump()
     except ValidationError as exc:
-        return None, f"option {option.name!r}: " + _short_error(exc)
-    args = {k: v for k, v in args.items() if k in option.args.model_fields}
-    return StepChoice(tool=option.name, args=args, reason=parsed.reason.strip()), ""
+        return pick, f"option {pick.option.name!r}: " + _short_error(exc)
+    pick.args = {k: v for k, v in args.items() if k in pick.option.args.model_fields}
+    return pick, ""
+
+
+def _args_schema(option: StepOption) -> type[BaseModel]:
+    """The option's argument model under a self-explaining tool name, e.g. `profile_arguments`."""
+    return create_model(
+        f"{option.name}_arguments", __base__=option.args, __doc__=f"Arguments for {option.name}: {option.description}"
+    )
 
 
 def _short_error(error: BaseException) -> str:
@@ -184,6 +249,14 @@ def _retry_text(raw: AIMessage | None, error: str, options: list[StepOption]) ->
     return (
         f"Your previous answer was invalid.\nAnswer: {previous[:500]}\nProblem: {error}\n"
         f"Call NextStep again with tool one of: {names}, and the arguments that option needs."
+    )
+
+
+def _repair_text(option: StepOption, error: str) -> str:
+    fields = ", ".join(option.args.model_fields)
+    return (
+        f"You chose {option.name}, but its arguments were invalid: {error}\n"
+        f"Call {option.name}_arguments with {fields}. Copy ids exactly from the context."
     )
 
 
