@@ -121,6 +121,23 @@ def _init_worker(settings: Settings, model_name: str) -> None:
     _worker = Investigator(settings, model_name)
 
 
+def _init_pool_worker(settings: Settings, model_name: str, parent: int) -> None:
+    """Pool worker set-up: exit when the parent dies.
+
+    A parent killed with -9 cannot stop its pool, and the workers would go on investigating every
+    alert already queued to them (recording cases nobody counts, competing with the resumed run).
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    _init_worker(settings, model_name)
+
+
 def _run_one(item: tuple[str, str]) -> dict[str, Any]:
     """Investigate one alert in a worker; any failure becomes a failed record (retried on resume)."""
     alert_id, rule_id = item
@@ -154,8 +171,10 @@ def _results_iter(items: list[tuple[str, str]], settings: Settings, model_name: 
         return
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(settings, model_name)) as pool:
+    # spawn, not fork: a parent that has opened the Chroma index (e.g. `sleuth demo` after indexing)
+    # hands forked children a client whose runtime threads are gone, and they hang on first retrieval.
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(settings, model_name, os.getpid())) as pool:
         yield from pool.imap_unordered(_run_one, items, chunksize=1)
 
 
