@@ -91,12 +91,28 @@ def test_local_starts_one_server_per_process(settings: Settings, monkeypatch: py
     assert info.base_url is not None and chat.openai_api_base == info.base_url
     assert (settings.home / "logs").is_dir()
 
+    assert os.environ[models.SHARED_URL_ENV] == info.base_url  # for worker processes
     _, again = models.build_chat_model("local", settings)
     assert again.base_url == info.base_url and again.startup_s is None  # reused, not restarted
     server = models._server
     assert server is not None
     pid = server.pid
     models.shutdown()
+    assert models.SHARED_URL_ENV not in os.environ
     assert pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_local_reuses_a_parents_server(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    stub = Path(__file__).with_name("llm_stub_server.py")
+    with LocalServer(gguf, module=str(stub), log_dir=tmp_path) as parent:
+        monkeypatch.setenv(models.SHARED_URL_ENV, parent.base_url)
+        monkeypatch.setattr(models, "llama_cpp_installed", lambda: False)  # proves nothing is started
+        chat, info = models.build_chat_model("local", settings)
+        assert isinstance(chat, ChatOpenAI) and info.backend == "local" and info.base_url == parent.base_url
+        assert models._server is None
+    chat, info = models.build_chat_model("local", settings)  # the parent's server is gone now
+    assert chat is None and info.backend == "rules"

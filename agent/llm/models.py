@@ -14,6 +14,11 @@ which style the agent must drive it:
   `OPENAI_API_KEY`; style `native` (ordinary tool calling). This one fails loudly on a
   bad configuration: the user asked for that endpoint explicitly.
 
+One server per machine, not per worker: a started server's URL is exported as
+`SLEUTH_LOCAL_BASE_URL`, so worker processes spawned afterwards (triage, evals) reuse it
+instead of each loading 2 GB and fighting over the same 2 cores; llama.cpp serves one
+request at a time anyway. A worker that finds the variable but no live server starts its own.
+
 Quirks of the local server handled here (DESIGN.md section 5): `max_tokens` goes in
 `extra_body` (langchain-openai's `max_completion_tokens` is ignored by llama.cpp).
 """
@@ -27,6 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlparse
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
@@ -55,8 +61,20 @@ class ModelInfo:
     startup_s: float | None = None  # local server start time, when this call started it
 
 
+SHARED_URL_ENV = "SLEUTH_LOCAL_BASE_URL"
 _server: LocalServer | None = None
 _server_lock = threading.Lock()
+
+
+def _shared_server_url() -> str | None:
+    """The URL of a live server started by a parent process, if any."""
+    url = os.environ.get(SHARED_URL_ENV)
+    if not url or (_server is not None and _server.running()):
+        return None
+    try:
+        return url if httpx.get(url.rstrip("/") + "/models", timeout=2.0).status_code == 200 else None
+    except httpx.HTTPError:
+        return None
 
 
 def _local_server(settings: Settings) -> tuple[LocalServer, float | None]:
@@ -77,6 +95,7 @@ def _local_server(settings: Settings) -> tuple[LocalServer, float | None]:
         )
         server.start()
         _server = server
+        os.environ[SHARED_URL_ENV] = server.base_url
         log.info("local model server on %s (started in %.1f s)", server.base_url, server.startup_s or 0.0)
         return server, server.startup_s
 
@@ -86,6 +105,8 @@ def shutdown() -> None:
     global _server
     with _server_lock:
         if _server is not None:
+            if os.environ.get(SHARED_URL_ENV) == _server.base_url:
+                del os.environ[SHARED_URL_ENV]
             _server.stop()
             _server = None
 
@@ -110,6 +131,9 @@ def local_chat(base_url: str, timeout_s: float, max_tokens: int = DEFAULT_MAX_TO
 
 
 def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | None, ModelInfo]:
+    if shared := _shared_server_url():
+        chat = local_chat(shared, settings.llm_timeout_s, max_tokens)
+        return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=shared)
     if not llama_cpp_installed():
         return _rules("llama-cpp-python[server] is not installed (pip install -e '.[local]')")
     try:

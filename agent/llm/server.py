@@ -153,6 +153,10 @@ class LocalServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
             "--n_ctx", str(self.ctx),
+            # The server defaults to logits_all=True: an n_ctx x vocab float32 array (8192 x 151,936 x 4 B
+            # = 5 GB at 8k) filled as the context grows, plus the output layer run on every prompt token.
+            # Sleuth never asks for logprobs.
+            "--logits_all", "false",
         ]  # fmt: skip
         if self.chat_format:  # None: the GGUF's own Jinja chat template
             cmd += ["--chat_format", self.chat_format]
