@@ -72,31 +72,32 @@ def case_picture(settings, report) -> str | None:  # type: ignore[no-untyped-def
         return case_picture_b64(db, report.alert["account_id"], report.alert.get("created_at"))
 
 
-def show_report(report) -> None:  # type: ignore[no-untyped-def]
-    """Print a case report with rich: decision, narrative, actions, evidence list."""
+def show_report(report, out=None) -> None:  # type: ignore[no-untyped-def]
+    """Print a case report with rich (to `out`, default the CLI console): decision, narrative, actions, evidence."""
     from rich.panel import Panel
     from rich.table import Table
 
+    con = out or console
     d = report.decision
     colour = {"sar": "red", "escalate": "yellow", "close": "green"}[d.disposition]
-    console.print(Panel(f"[bold {colour}]{d.disposition.upper()}[/]  typology [bold]{d.typology}[/]  "
-                        f"risk {d.risk_score}/100\n{d.rationale}", title=f"Case {report.case_id}", expand=False))
-    console.print(Panel(report.narrative or "(no narrative)", title="Narrative", expand=False))
+    con.print(Panel(f"[bold {colour}]{d.disposition.upper()}[/]  typology [bold]{d.typology}[/]  "
+                    f"risk {d.risk_score}/100\n{d.rationale}", title=f"Case {report.case_id}", expand=False))
+    con.print(Panel(report.narrative or "(no narrative)", title="Narrative", expand=False))
     v = report.verification
-    console.print(f"grounding: {v.claims_supported}/{v.claims_checked} claims supported"
-                  + (f", {len(v.unsupported)} removed" if v.unsupported else ""))
+    con.print(f"grounding: {v.claims_supported}/{v.claims_checked} claims supported"
+              + (f", {len(v.unsupported)} removed" if v.unsupported else ""))
     t = Table(title="Recommended actions")
     for col in ("#", "action", "status", "reason"):
         t.add_column(col)
     for a in report.actions:
         t.add_row(str(a.index), a.action, a.status, a.reason)
-    console.print(t)
+    con.print(t)
     ev = Table(title="Evidence")
     for col in ("id", "tool", "summary"):
         ev.add_column(col)
     for e in report.evidence:
         ev.add_row(e.id, e.tool, (e.error or e.summary)[:110])
-    console.print(ev)
+    con.print(ev)
     total = report.timings_ms.get("total")
-    console.print(f"[dim]model {report.model}; {total:.0f} ms; tokens {sum(report.tokens.values())}[/]"
-                  if total else f"[dim]model {report.model}[/]")
+    con.print(f"[dim]model {report.model}; {total:.0f} ms; tokens {sum(report.tokens.values())}[/]"
+              if total else f"[dim]model {report.model}[/]")

@@ -78,7 +78,7 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
             raise InputInvalid("usage: /case ALERT")
         with console.status(f"investigating {args[0]} with {session.model_name} ..."):
             report, pending = session.run_case(args[0])
-        show_report(report)
+        show_report(report, console)
         if pending:
             console.print(f"[bold]{len(pending)} action(s) wait for your approval:[/] "
                           + ", ".join(f"{a['index']}. {a['action']}" for a in pending)

@@ -89,17 +89,20 @@ def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any
 
 
 def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
-    """Run the tool calls of the last model message; each result carries its evidence id."""
+    """Run the tool calls of the last model message; each result carries its evidence id, and the
+    evidence itself goes into the thread's state (so a resumed thread has its ledger back)."""
     from agent.native import invoke_tool
 
     by_name = {t.name: t for t in runtime.context.tools}
+    ledger = runtime.context.inv.ledger
+    before = len(ledger)
     last = state["messages"][-1]
     out = []
     for call in getattr(last, "tool_calls", []) or []:
         tool = by_name.get(call["name"])
         content = (f"unknown tool {call['name']!r}" if tool is None else invoke_tool(tool, call["args"]))
         out.append(ToolMessage(content=content, tool_call_id=call["id"], name=call["name"]))
-    return {"messages": out}
+    return {"messages": out, "evidence": [e.model_dump() for e in ledger.all()[before:]]}
 
 
 def answer_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ def load_script(path: Path) -> Any:
     if not isinstance(items, list):
         raise InputInvalid(f"{path}: not a JSON list of scripted replies")
     replies: list[Any] = []
+    tag = uuid.uuid4().hex[:6]  # tool-call ids stay unique when a later run resumes the same thread
     for n, item in enumerate(items):
         if isinstance(item, dict) and "tool_calls" in item:
-            calls = [{"name": c["name"], "args": c.get("args", {}), "id": f"call_{n}_{i}", "type": "tool_call"}
+            calls = [{"name": c["name"], "args": c.get("args", {}), "id": f"call_{tag}_{n}_{i}", "type": "tool_call"}
                      for i, c in enumerate(item["tool_calls"])]
             replies.append(AIMessage(content="", tool_calls=calls))
         elif isinstance(item, dict) and "sleep" in item:

@@ -91,7 +91,9 @@ class ChatSession:
         a = alert_context(self.db, alert_id)
         focus = {"alert_id": a.alert_id, "account_id": a.account_id, "rule_id": a.rule_id,
                  "created_at": str(a.created_at), "window_start": str(a.window_start), "description": a.description}
-        self.chat_graph.update_state(self._config(), {"focus": focus})
+        # As `answer` (whose only edge is to END): written as the last node `agent`, update_state would
+        # run its router without the run's context and fail (langgraph issue #6340).
+        self.chat_graph.update_state(self._config(), {"focus": focus}, as_node="answer")
         return focus
 
     def _config(self, suffix: str = "") -> dict[str, Any]:
@@ -143,8 +145,6 @@ class ChatSession:
                             name, args = calls.get(m.tool_call_id, (m.name or "tool", {}))
                             on_tool(name, args, new_evidence[-1])
                     _ = node
-        if new_evidence:
-            self.chat_graph.update_state(self._config(), {"evidence": [e.model_dump() for e in new_evidence]})
         return "".join(answer)
 
     # --- cases and approvals ---------------------------------------------------------------

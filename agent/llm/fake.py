@@ -24,6 +24,7 @@ import json
 import math
 import re
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -203,9 +204,12 @@ class FakeChatModel(BaseChatModel):
 
     def _to_message(self, response: Any, call: FakeCall, number: int) -> AIMessage:
         meta = {"model_name": self.model_name}
+        # Ids unique across fake instances too: a resumed chat thread merges messages by id, so a
+        # second session's "fake-1" would overwrite the first session's reply.
+        uid = f"{number}-{uuid.uuid4().hex[:8]}"
         if isinstance(response, AIMessage):
             message = response.model_copy(deep=True)
-            message.id = message.id or f"fake-{number}"
+            message.id = message.id or f"fake-{uid}"
             message.response_metadata = {**meta, **message.response_metadata}
             return message
         if isinstance(response, str):
@@ -214,13 +218,13 @@ class FakeChatModel(BaseChatModel):
                     f"FakeChatModel: call #{number} asked for structured output "
                     f"{call.structured!r} but the next scripted response is text: {_clip(response)!r}"
                 )
-            return AIMessage(content=response, id=f"fake-{number}", response_metadata={**meta, "finish_reason": "stop"})
+            return AIMessage(content=response, id=f"fake-{uid}", response_metadata={**meta, "finish_reason": "stop"})
         if isinstance(response, dict):
             name, args = self._tool_call_for(response, call, number)
             return AIMessage(
                 content="",
-                id=f"fake-{number}",
-                tool_calls=[{"name": name, "args": args, "id": f"call_{number}", "type": "tool_call"}],
+                id=f"fake-{uid}",
+                tool_calls=[{"name": name, "args": args, "id": f"call_{uid}", "type": "tool_call"}],
                 response_metadata={**meta, "finish_reason": "tool_calls"},
             )
         raise FakeScriptError(
