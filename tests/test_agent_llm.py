@@ -116,11 +116,15 @@ def test_tool_error_is_fed_back_to_the_router(agent_settings: Settings, case: di
 
 
 def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Settings, case: dict[str, Any]) -> None:
-    fake = FakeChatModel([step("profile", "no account given"), step("profile", account_id=case["account"]),
+    """A pick without its argument: the retry asks for that option's arguments, with the error."""
+    fake = FakeChatModel([step("profile", "no account given"), {"account_id": case["account"]},
                           step("done"), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake)
-    assert "previous answer was invalid" in human_text(fake, 1) and "account_id" in human_text(fake, 1)
-    assert [e["choice"] for e in router_events(report)] == ["profile", "done"]
+    assert fake.calls[1].structured == "profile_arguments"
+    assert "account_id" in human_text(fake, 1) and "required" in human_text(fake, 1)
+    events = router_events(report)
+    assert [e["choice"] for e in events] == ["profile", "done"] and events[0]["args"] == {"account_id": case["account"]}
+    assert [t["tool"] for t in router_tools(report)] == ["profile"]
     assert fake.remaining == 0
 
 
