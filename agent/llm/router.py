@@ -11,8 +11,16 @@ next `context_text`.
 the options' argument fields (all optional, so one flat object fits every option), then a
 short `reason`. After the schema parses, the chosen option's own argument model validates
 the arguments (e.g. `profile` needs an `account_id`). An invalid answer is retried once
-with the error appended as user text; a second failure returns `done` with `valid=False`
+with the error appended as user text (a pick with bad arguments is retried with just
+that option's own strict schema); a second failure returns `done` with `valid=False`
 and the error, so a bounded investigation loop ends cleanly and the trace says why.
+
+Every key is marked required in the JSON schema (values may be null) and `reason` is
+capped, because llama.cpp compiles the schema into a grammar: with optional keys the
+1.5B model left `account_id` out; uncapped, it could ramble until max_tokens. Measured
+with the bundled model on an AML alert (5 evidence states, 4 options): 5/5 valid, 3/5
+sensible; it tends to repeat `profile` and rarely picks `done` on its own, so the
+caller must stop repeats and enforce the step budget.
 """
 
 from __future__ import annotations
