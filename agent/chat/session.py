@@ -7,11 +7,16 @@ for an approval.
 
 from __future__ import annotations
 
+import logging
+import signal
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
@@ -21,6 +26,56 @@ from tools.db import Database
 from tools.errors import InputInvalid
 from tools.evidence import Evidence, EvidenceLedger
 from tools.settings import Settings
+
+
+class AnswerCancelled(Exception):
+    """Raised inside the model or tool call that Ctrl-C cancelled."""
+
+
+class _Cancel(BaseCallbackHandler):
+    """Stops a running answer at its next token or tool call once Ctrl-C was pressed.
+
+    LangGraph runs the node in a worker thread: a KeyboardInterrupt in the main thread alone would
+    wait for the whole answer to finish streaming before the prompt came back.
+    """
+
+    raise_error = True
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def _check(self, *args: Any, **kwargs: Any) -> None:
+        if self.event.is_set():
+            raise AnswerCancelled("answer cancelled")
+
+    on_llm_new_token = on_chat_model_start = on_llm_start = on_tool_start = _check
+
+    @contextmanager
+    def on_sigint(self) -> Iterator[None]:
+        """While answering (main thread only): Ctrl-C sets the flag, then interrupts as usual."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            self.event.set()
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _QuietCancel(logging.Filter):
+    """LangChain logs every callback error as a warning; a cancelled answer is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.args, tuple) and record.args[:1] == (_Cancel.__name__,))
+
+
+logging.getLogger("langchain_core.callbacks.manager").addFilter(_QuietCancel())
 
 
 class ChatSession:
@@ -126,7 +181,16 @@ class ChatSession:
         ctx = ChatContext(inv=self.inv_context(), tools=tools, max_steps=self.settings.investigate_max_steps)
         answer: list[str] = []
         state_in = {"messages": [HumanMessage(question)], "focus": self.focus()}
-        for mode, payload in self.chat_graph.stream(state_in, self._config(), context=ctx,
+        cancel = _Cancel()
+        config = {**self._config(), "callbacks": [cancel]}
+        with cancel.on_sigint():
+            self._stream(state_in, config, ctx, answer, calls, new_evidence, on_token, on_tool)
+        return "".join(answer)
+
+    def _stream(self, state_in: dict[str, Any], config: dict[str, Any], ctx: Any, answer: list[str],
+                calls: dict[str, tuple[str, dict]], new_evidence: list[Evidence], on_token: Callable[[str], None],
+                on_tool: Callable[[str, dict, Evidence], None]) -> None:
+        for mode, payload in self.chat_graph.stream(state_in, config, context=ctx,
                                                     stream_mode=["messages", "updates"]):
             if mode == "messages":
                 chunk, meta = payload
@@ -145,7 +209,6 @@ class ChatSession:
                             name, args = calls.get(m.tool_call_id, (m.name or "tool", {}))
                             on_tool(name, args, new_evidence[-1])
                     _ = node
-        return "".join(answer)
 
     # --- cases and approvals ---------------------------------------------------------------
     def run_case(self, alert_id: str) -> tuple[CaseReport, list[dict[str, Any]]]:
