@@ -94,7 +94,7 @@ def test_router_profile_then_exposure_then_done(agent_settings: Settings, case: 
     # Each result is fed back: the next router call sees the evidence id just recorded.
     assert f"[{ran[0]['evidence_id']}] profile(" in human_text(fake, 1)
     assert f"[{ran[1]['evidence_id']}] exposure(" in human_text(fake, 2)
-    assert f"[{ran[1]['evidence_id']}] exposure(" in human_text(fake, 3)  # and the assess facts sheet
+    assert f"[{ran[1]['evidence_id']}] exposure" in human_text(fake, 3)  # and the assess facts sheet
     assert report.notes == []
     assert report.tokens["tok_investigate"] == sum(e["tokens"] for e in events)
     assert report.model == "fake" and report.style == "router"
