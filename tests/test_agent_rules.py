@@ -163,4 +163,4 @@ def test_unknown_alert_is_a_one_line_error(agent_settings: Settings) -> None:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "ALT-99999" in lines[0] and lines[0].startswith("error:"), res.stderr
     assert res.stdout.strip() == ""
-    assert not (agent_settings.home / "cases").exists()
+    assert not (agent_settings.home / "cases" / "ALT-99999.json").exists()
