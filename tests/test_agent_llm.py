@@ -236,6 +236,15 @@ def test_revision_loop_removes_what_stays_unsupported(agent_settings: Settings, 
     assert verify(report.narrative, {e.id: e for e in report.evidence}).unsupported == []
 
 
+def test_uncited_claims_are_counted_and_removed(agent_settings: Settings, case: dict[str, Any]) -> None:
+    uncited = f"The account {case['account']} received USD 1,000.00 on 2026-01-01."
+    fake = FakeChatModel([step("done"), decision(), f"{uncited} {good_sentence(case)}", f"{uncited} {good_sentence(case)}"])
+    report = run(agent_settings, case["alert_id"], fake)
+    v = report.verification
+    assert v.revised and v.uncited_sentences == 1 and len(v.unsupported) == 3  # the id, the amount, the date
+    assert report.narrative == good_sentence(case)
+
+
 def test_revision_that_fixes_the_claim_is_kept(agent_settings: Settings, case: dict[str, Any]) -> None:
     invented = f"Subject: account {case['account']} moved USD 123,456.78 [E1]."
     fixed = f"Subject: account {case['account']} is the subject [E1].\n\n{good_sentence(case)}"

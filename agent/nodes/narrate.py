@@ -62,7 +62,9 @@ def verify_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -
             final_unsupported = len(verify(update["narrative"], evidence).unsupported)
         update["verification"] = Verification(
             claims_checked=result.checked, claims_supported=result.supported,
-            unsupported=result.unsupported, revised=revised).model_dump() | {"final_unsupported": final_unsupported}
+            unsupported=result.unsupported, revised=revised,
+            uncited_sentences=sum(1 for c in result.sentences if c.claims and not c.cites),
+        ).model_dump() | {"final_unsupported": final_unsupported}
     return update
 
 
