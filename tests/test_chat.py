@@ -129,6 +129,21 @@ def test_bad_tool_arguments_do_not_end_the_chat(settings: Settings) -> None:
         session.close()
 
 
+def test_unreachable_model_is_a_clear_error(settings: Settings) -> None:
+    import httpx
+
+    from tools.errors import SleuthError
+
+    fake = FakeChatModel([httpx.ConnectError("connection refused"), "Back again."])
+    session = ChatSession(settings, "t1", "fake", model=fake, style="native")
+    try:
+        with pytest.raises(SleuthError, match="model call failed in chat agent: ConnectError"):
+            ask(session, "hello?")
+        assert ask(session, "hello again?")[0] == "Back again."  # the thread goes on
+    finally:
+        session.close()
+
+
 def test_rules_backend_answers_slash_commands_only(settings: Settings) -> None:
     session = ChatSession(settings, "t1", "rules")
     try:

@@ -69,13 +69,26 @@ def _focus_text(state: ChatState) -> str:
     return f"No alert selected; data up to {str(f.get('created_at', ''))[:19]}."
 
 
+def _invoke(runnable: Any, messages: list[Any], where: str) -> Any:
+    """A model call; an unreachable or failing endpoint becomes a one-line error in the REPL."""
+    import httpx
+    import openai
+
+    from agent.llm.router import ModelCallFailed
+
+    try:
+        return runnable.invoke(messages)
+    except (openai.APIError, httpx.HTTPError) as e:
+        raise ModelCallFailed(f"model call failed in chat {where}: {type(e).__name__}: {e}") from e
+
+
 def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
     """The model's next move: a tool call or (native) the answer itself."""
     ctx = runtime.context
     model = ctx.inv.model
     system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
     if ctx.inv.style == "native":
-        reply = model.bind_tools(ctx.tools).invoke([system, *complete_pairs(state["messages"])])
+        reply = _invoke(model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "agent")
         return {"messages": [reply]}
     from agent.llm.router import choose_next
     from agent.nodes.investigate import router_options
@@ -112,7 +125,7 @@ def answer_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, An
     msgs = [m for m in complete_pairs(state["messages"]) if not (isinstance(m, AIMessage) and not m.content)]
     prompt = HumanMessage(transcript(msgs) + "\n\nAnswer the investigator's last question from the tool results "
                           "above, citing evidence ids like [E2]. If the tools found nothing, say so.")
-    return {"messages": [model.invoke([system, prompt])]}
+    return {"messages": [_invoke(model, [system, prompt], "answer")]}
 
 
 def after_agent(state: ChatState, runtime: Runtime[ChatContext]) -> Literal["tools", "answer", "__end__"]:
