@@ -40,12 +40,13 @@ def facts_sheet(state: CaseState, evidence: dict[str, Evidence], cards: dict[str
     alert = state["alert"]
     parts = [f"Alert {alert['alert_id']} on {alert['account_id']} (rule {alert['rule_id']}):",
              fence(alert["description"])]
-    parts += [e.render(max_rows=6) for e in evidence.values()]
-    for c in cards.get("all", []):
-        flags = "; ".join(f["description"] for f in c.get("red_flags", [])) or "none"
-        mit = "; ".join(f["description"] for f in c.get("mitigating", [])) or "none"
-        parts.append(f"Scorecard {c['typology']}: score {c['score']}, suggests {c['disposition']}; "
-                     f"red flags: {flags}; mitigating: {mit}")
+    parts += [e.brief(240) for e in evidence.values()]
+    cards_sorted = sorted(cards.get("all", []), key=lambda c: (-c["signal"], -c["score"]))[:4]
+    for c in cards_sorted:
+        flags = "; ".join(f"{f['description']} [{', '.join(f['evidence_ids'])}]" for f in c.get("red_flags", []))
+        mit = "; ".join(f"{f['description']} [{', '.join(f['evidence_ids'])}]" for f in c.get("mitigating", []))
+        parts.append(f"Scorecard {c['typology']} (match {c['signal']}): score {c['score']}, suggests "
+                     f"{c['disposition']}; red flags: {flags or 'none'}; mitigating: {mit or 'none'}")
     return "\n\n".join(parts)
 
 

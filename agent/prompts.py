@@ -44,6 +44,13 @@ NARRATIVE_SYSTEM = (
     + UNTRUSTED_RULE
 )
 
+SUMMARY_SYSTEM = (
+    "You summarise a suspicious activity case for an AML team in at most three sentences: who, what "
+    "happened and why it matters. Use ONLY facts from the FACT SHEET, copy amounts, dates and ids exactly, "
+    "and end each sentence with the evidence ids of the sheet line it comes from, like [E2]. "
+    + UNTRUSTED_RULE
+)
+
 REVISE_SYSTEM = (
     NARRATIVE_SYSTEM
     + " A checker found claims that are not in the evidence they cite. Fix or remove each one; return the "
@@ -57,7 +64,8 @@ CHAT_SYSTEM = (
 )
 
 PROMPT_VERSION = hashlib.sha256(
-    "\n".join([INVESTIGATOR_SYSTEM, ROUTER_SYSTEM, ASSESS_SYSTEM, NARRATIVE_SYSTEM, REVISE_SYSTEM, CHAT_SYSTEM]).encode()
+    "\n".join([INVESTIGATOR_SYSTEM, ROUTER_SYSTEM, ASSESS_SYSTEM, NARRATIVE_SYSTEM, SUMMARY_SYSTEM, REVISE_SYSTEM,
+               CHAT_SYSTEM]).encode()
 ).hexdigest()[:12]
 
 

@@ -46,6 +46,12 @@ class Evidence(BaseModel):
     error: str | None = Field(None, description="Error message the model can act on, if the call failed.")
     elapsed_ms: float = Field(0.0, description="Wall time of the call.")
 
+    def brief(self, max_chars: int = 320) -> str:
+        """One line for a small model's context: id, tool and the start of the summary."""
+        text = self.error and f"ERROR: {self.error}" or self.summary or f"{self.row_count} rows"
+        text = " ".join(text.split())
+        return f"[{self.id}] {self.tool}: {text[:max_chars]}{'...' if len(text) > max_chars else ''}"
+
     def render(self, max_rows: int = 15) -> str:
         """Compact text for a model: id, summary, facts and the first rows as a pipe table."""
         lines = [f"[{self.id}] {self.tool}({', '.join(f'{k}={v}' for k, v in self.args.items())})"]

@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agent.context import InvestigationContext
-from agent.nodes.investigate import router_options
+from agent.nodes.investigate import router_options_with_sql
 from agent.steps import run_step
 from tools.evidence import Evidence
 
@@ -21,7 +21,7 @@ def make_chat_tools(ctx: InvestigationContext, focus: Callable[[], dict[str, Any
                     on_evidence: Callable[[Evidence], None]) -> list[BaseTool]:
     """One StructuredTool per router option; `focus` gives the current alert window."""
     tools: list[BaseTool] = []
-    for option in router_options():
+    for option in router_options_with_sql():
         def run(_name: str = option.name, **kwargs: Any) -> str:
             args = {k: v for k, v in kwargs.items() if v is not None}
             if _name == "sql":

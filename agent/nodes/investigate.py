@@ -46,7 +46,8 @@ class SqlArg(BaseModel):
 
 
 def router_options() -> list[Any]:
-    """The narrow options a small model chooses from."""
+    """The narrow options a small model chooses from in an investigation (no free SQL: the 1.5B model
+    invented tables and columns, and every step costs it seconds)."""
     from agent.llm.router import StepOption
 
     return [
@@ -57,8 +58,14 @@ def router_options() -> list[Any]:
         StepOption("clusters", "other accounts sharing devices or IPs", AccountArg),
         StepOption("cycles", "funds that come back to the account", AccountArg),
         StepOption("screen", "check one address against the screening lists", AddressArg),
-        StepOption("sql", "a custom read-only SELECT query", SqlArg),
     ]
+
+
+def router_options_with_sql() -> list[Any]:
+    """The options plus free SQL, for chat where an investigator asks open questions."""
+    from agent.llm.router import StepOption
+
+    return [*router_options(), StepOption("sql", "a custom read-only SELECT query", SqlArg)]
 
 
 def brief(state: CaseState, evidence_texts: list[str]) -> str:
@@ -74,7 +81,9 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
     from agent.llm.router import choose_next
     from tools.evidence import Evidence
 
-    texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
+    # A 1.5B model on 2 cores reads about 150 prompt tokens/s: it gets one line per evidence item,
+    # and a short rendering of what its own steps return.
+    texts = [Evidence.model_validate(e).brief() for e in state.get("evidence", [])][-10:]
     tokens = 0
     seen: set[str] = set()
     steps = 0
@@ -99,7 +108,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
             args = {"query": args.pop("sql")}
         ev = run_step(ctx, state["alert"], choice.tool, args)
         update["trace"].append(tool_event(ev, "router"))
-        texts.append(ev.render(max_rows=8))
+        texts.append(ev.render(max_rows=5)[:900])
     if not finished:
         update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
     update["steps_taken"] = steps
