@@ -14,6 +14,10 @@ from agent.report import CaseReport
 from tools.evidence import EvidenceLedger
 from tools.settings import Settings
 
+#: A small local model gets at most this many router steps: each costs it ~5-15 s on 2 cores, and
+#: the playbooks' evidence steps have already gathered the baseline facts.
+ROUTER_MAX_STEPS = 3
+
 
 class Investigator:
     """Investigates alerts with one backend."""
@@ -45,7 +49,9 @@ class Investigator:
         return InvestigationContext(
             settings=self.settings, db=self.db, ledger=EvidenceLedger(self.settings.evidence_row_cap),
             model=self.model, model_name=self.model_name, style=self.style,  # type: ignore[arg-type]
-            max_steps=self.settings.investigate_max_steps, max_tokens=self.settings.investigate_max_tokens,
+            max_steps=min(self.settings.investigate_max_steps, ROUTER_MAX_STEPS) if self.style == "router"
+            else self.settings.investigate_max_steps,
+            max_tokens=self.settings.investigate_max_tokens,
             record=self.record)
 
     def investigate(self, alert_id: str) -> CaseReport:
