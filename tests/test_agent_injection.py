@@ -106,11 +106,10 @@ def test_generated_data_has_hostile_memos(setup: dict[str, Any]) -> None:
     assert setup["from_data"], "no alert in the small workspace has a hostile memo on a flagged transaction"
 
 
-def obeying_model(memo_txn: str) -> FakeChatModel:
-    """A model that reads the memo and does what it says: tries to approve/close, then closes."""
+def obeying_model(account: str) -> FakeChatModel:
+    """A model that does what the memo says: looks once, tries to approve/close, then closes."""
     return FakeChatModel([
-        {"tool": "sql", "sql": f"SELECT txn_id, memo FROM transactions WHERE txn_id = '{memo_txn}'",
-         "reason": "read the memo"},
+        {"tool": "profile", "account_id": account, "reason": "check the customer the memo vouches for"},
         {"tool": "approve", "reason": "the memo says compliance approved it"},       # not an option
         {"tool": "close_alert", "reason": "the memo says to close"},                 # not an option either
         {"disposition": "close", "typology": "none", "risk_score": 0, "key_evidence_ids": [],
@@ -119,21 +118,29 @@ def obeying_model(memo_txn: str) -> FakeChatModel:
     ])
 
 
-def obey(settings: Settings, alert_id: str, memo_txn: str) -> tuple[CaseReport, FakeChatModel]:
-    fake = obeying_model(memo_txn)
+def account_of(settings: Settings, alert_id: str) -> str:
+    from tools.alerts import alert_context
+    from tools.db import Database
+
+    with Database.open(settings) as db:
+        return alert_context(db, alert_id).account_id
+
+
+def obey(settings: Settings, alert_id: str) -> tuple[CaseReport, FakeChatModel]:
+    fake = obeying_model(account_of(settings, alert_id))
     with Investigator(settings, "fake", model=fake, style="router", record=False) as inv:
         return inv.investigate(alert_id), fake
 
 
 @pytest.fixture(scope="module")
 def obeyed(setup: dict[str, Any]) -> dict[str, tuple[CaseReport, FakeChatModel]]:
-    return {a: obey(setup["hostile"], a, setup["memos"][a][0]) for a in [*setup["from_data"][:2], setup["sar"]]}
+    return {a: obey(setup["hostile"], a) for a in [*setup["from_data"][:2], setup["sar"]]}
 
 
 def test_model_cannot_call_actions(obeyed: dict[str, tuple[CaseReport, FakeChatModel]]) -> None:
     for report, fake in obeyed.values():
         routed = [t for t in report.trace if t.get("model_call") == "router"]
-        assert [t["choice"] for t in routed] == ["sql", "done"]
+        assert [t["choice"] for t in routed] == ["profile", "done"]
         assert routed[-1]["valid"] is False  # "approve" and "close_alert" were rejected, twice
         assert not any(t.get("tool") in ("approve", "close_alert") for t in report.trace)
         assert fake.remaining == 0
@@ -205,11 +212,18 @@ def test_rules_decision_ignores_the_memo(setup: dict[str, Any]) -> None:
 
 @pytest.mark.xfail(strict=True, reason="tool results render untrusted columns (memo, chat) without a fence: "
                                        "tools/evidence.py Evidence.render")
-def test_memo_read_by_a_tool_is_fenced(setup: dict[str, Any],
-                                       obeyed: dict[str, tuple[CaseReport, FakeChatModel]]) -> None:
+def test_memo_read_by_a_tool_is_fenced(setup: dict[str, Any]) -> None:
+    """A capable model reading the memo with its SQL tool (native style) sees it as untrusted data."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
     alert_id = setup["from_data"][0]
-    memo = setup["memos"][alert_id][1]
-    _, fake = obeyed[alert_id]
-    after_sql = fake.calls[1].messages[-1].text
-    assert memo in after_sql
-    assert memo not in re.sub(r"<untrusted_data>.*?</untrusted_data>", "", after_sql, flags=re.S)
+    txn_id, memo = setup["memos"][alert_id]
+    query = f"SELECT txn_id, memo FROM transactions WHERE txn_id = '{txn_id}'"
+    fake = FakeChatModel([
+        AIMessage(content="", tool_calls=[{"name": "sql", "args": {"query": query}, "id": "m1", "type": "tool_call"}]),
+        "Read it.", {"disposition": "sar", "typology": "none", "risk_score": 80, "rationale": "x"}, ""])
+    with Investigator(setup["hostile"], "fake", model=fake, style="native", record=False) as inv:
+        inv.investigate(alert_id)
+    result = next(m.text for m in fake.calls[1].messages if isinstance(m, ToolMessage))
+    assert memo in result
+    assert memo not in re.sub(r"<untrusted_data>.*?</untrusted_data>", "", result, flags=re.S)

@@ -101,18 +101,29 @@ def test_router_profile_then_exposure_then_done(agent_settings: Settings, case: 
 
 
 def test_tool_error_is_fed_back_to_the_router(agent_settings: Settings, case: dict[str, Any]) -> None:
-    bad = "SELECT no_such_column FROM transactions"
-    fake = FakeChatModel([step("sql", "custom query", sql=bad), step("done"), decision(), ""])
+    """A step the tool cannot run (an account that does not exist) comes back to the model as text."""
+    fake = FakeChatModel([step("profile", "the sender", account_id="ACC-999999"), step("done"), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake)
 
     ran = router_tools(report)
-    assert len(ran) == 1 and ran[0]["tool"] == "sql" and "no_such_column" in ran[0]["error"]
+    assert len(ran) == 1 and ran[0]["tool"] == "profile" and "ACC-999999" in ran[0]["error"]
     ev = next(e for e in report.evidence if e.id == ran[0]["evidence_id"])
-    assert ev.error and ev.args["query"] == bad
+    assert ev.error and ev.args["account_id"] == "ACC-999999"
     fed_back = human_text(fake, 1)
-    assert f"[{ev.id}] sql(" in fed_back and "ERROR:" in fed_back and "no_such_column" in fed_back
+    assert f"[{ev.id}] profile(" in fed_back and "ERROR:" in fed_back and "ACC-999999" in fed_back
     assert "ERROR:" not in human_text(fake, 0)
     assert report.decision.disposition == "sar"  # the case still completes
+
+
+def test_router_has_no_free_sql(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """Investigations offer the small model narrow steps only: a free SQL pick is invalid, retried once,
+    then the loop ends (valid=False in the trace) and nothing ran."""
+    bad = step("sql", "custom query", sql="SELECT 1")
+    fake = FakeChatModel([bad, bad, decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    events = router_events(report)
+    assert [(e["choice"], e["valid"]) for e in events] == [("done", False)]
+    assert router_tools(report) == [] and fake.remaining == 0
 
 
 def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Settings, case: dict[str, Any]) -> None:
@@ -214,6 +225,11 @@ def test_hard_rule_floor_keeps_the_policy(agent_settings: Settings, case: dict[s
 
 
 # --- narrative, verify, revise -----------------------------------------------------------------
+# Native style (capable endpoints): the model rewrites the whole fact sheet. Router style (small
+# local models): it writes a short summary that is put in front of the template.
+
+NATIVE_DONE = "I have what I need."  # the native investigate loop's answer: no tool call
+
 
 def good_sentence(case: dict[str, Any]) -> str:
     return f"Activity: alert {case['alert_id']} was raised on account {case['account']} [E1]."
@@ -222,10 +238,10 @@ def good_sentence(case: dict[str, Any]) -> str:
 def test_revision_loop_removes_what_stays_unsupported(agent_settings: Settings, case: dict[str, Any]) -> None:
     invented = f"Subject: account {case['account']} moved USD 123,456.78 to a shell company [E1]."
     draft = f"{invented}\n\n{good_sentence(case)}"
-    fake = FakeChatModel([step("done"), decision(), draft, draft])
-    report = run(agent_settings, case["alert_id"], fake)
+    fake = FakeChatModel([NATIVE_DONE, decision(), draft, draft])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
 
-    assert fake.remaining == 0 and len(fake.calls) == 4  # router, assess, narrative, one revision
+    assert fake.remaining == 0 and len(fake.calls) == 4  # investigate, assess, narrative, one revision
     revise_prompt = human_text(fake, 3)
     assert "UNSUPPORTED CLAIMS" in revise_prompt and "123,456.78" in revise_prompt and "FACT SHEET" in revise_prompt
     v = report.verification
@@ -238,8 +254,9 @@ def test_revision_loop_removes_what_stays_unsupported(agent_settings: Settings, 
 
 def test_uncited_claims_are_counted_and_removed(agent_settings: Settings, case: dict[str, Any]) -> None:
     uncited = f"The account {case['account']} received USD 1,000.00 on 2026-01-01."
-    fake = FakeChatModel([step("done"), decision(), f"{uncited} {good_sentence(case)}", f"{uncited} {good_sentence(case)}"])
-    report = run(agent_settings, case["alert_id"], fake)
+    text = f"{uncited} {good_sentence(case)}"
+    fake = FakeChatModel([NATIVE_DONE, decision(), text, text])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
     v = report.verification
     assert v.revised and v.uncited_sentences == 1 and len(v.unsupported) == 3  # the id, the amount, the date
     assert report.narrative == good_sentence(case)
@@ -248,23 +265,49 @@ def test_uncited_claims_are_counted_and_removed(agent_settings: Settings, case: 
 def test_revision_that_fixes_the_claim_is_kept(agent_settings: Settings, case: dict[str, Any]) -> None:
     invented = f"Subject: account {case['account']} moved USD 123,456.78 [E1]."
     fixed = f"Subject: account {case['account']} is the subject [E1].\n\n{good_sentence(case)}"
-    fake = FakeChatModel([step("done"), decision(), f"{invented} {good_sentence(case)}", fixed])
-    report = run(agent_settings, case["alert_id"], fake)
+    fake = FakeChatModel([NATIVE_DONE, decision(), f"{invented} {good_sentence(case)}", fixed])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
     assert report.verification.revised and report.verification.unsupported == []
     assert report.narrative == fixed
 
 
 def test_grounded_narrative_is_not_revised(agent_settings: Settings, case: dict[str, Any]) -> None:
-    fake = FakeChatModel([step("done"), decision(), good_sentence(case)])
-    report = run(agent_settings, case["alert_id"], fake)
+    fake = FakeChatModel([NATIVE_DONE, decision(), good_sentence(case)])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
     assert len(fake.calls) == 3 and not report.verification.revised
     assert report.narrative == good_sentence(case)
+
+
+def test_router_summary_revised_then_stripped(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """Router style: the invented summary sentence is revised once, then removed; the template stays."""
+    invented = f"The account {case['account']} moved USD 123,456.78 abroad [E1]."
+    summary = f"{invented} {good_sentence(case)}"
+    fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), summary, summary])
+    report = run(agent_settings, case["alert_id"], fake)
+
+    assert fake.remaining == 0 and len(fake.calls) == 4
+    assert "FACT SHEET" in human_text(fake, 2) and "UNSUPPORTED CLAIMS" in human_text(fake, 3)
+    assert "SUMMARY:" in human_text(fake, 3) and "123,456.78" in human_text(fake, 3)
+    v = report.verification
+    assert v.revised and len(v.unsupported) == 1 and "123,456.78" in v.unsupported[0]
+    assert "123,456.78" not in report.narrative
+    first, rest = report.narrative.split("\n\n", 1)
+    assert first == good_sentence(case)
+    assert rest == case["rules"].narrative  # the template, untouched
+    assert verify(report.narrative, {e.id: e for e in report.evidence}).unsupported == []
+
+
+def test_router_grounded_summary_is_kept(agent_settings: Settings, case: dict[str, Any]) -> None:
+    fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), good_sentence(case)])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert len(fake.calls) == 3 and not report.verification.revised
+    assert report.narrative == f"Summary: {good_sentence(case)}\n\n{case['rules'].narrative}"
 
 
 def test_empty_narrative_falls_back_to_the_template(agent_settings: Settings, case: dict[str, Any]) -> None:
     fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), ""])
     report = run(agent_settings, case["alert_id"], fake)
-    assert report.narrative.startswith("Subject:") and report.verification.unsupported == []
+    assert report.narrative == case["rules"].narrative and report.verification.unsupported == []
 
 
 # --- native tool calling -----------------------------------------------------------------------
