@@ -54,7 +54,9 @@ def activity_sentences(alert_ev: Evidence) -> list[str]:
            f"transactions totalling {_usd(f['alert_txn_total_usd'])} [{alert_ev.id}]."]
     for r in rows[:MAX_TXN_LINES]:
         where = f" on {r['chain']}" if r.get("chain") else ""
-        out.append(f"On {str(r['ts'])[:10]}, {r['txn_id']} was a {str(r['kind']).replace('_', ' ')} of "
+        kind = str(r["kind"]).replace("_", " ")
+        article = "an" if kind[:1] in "aeiou" else "a"
+        out.append(f"On {str(r['ts'])[:10]}, {r['txn_id']} was {article} {kind} of "
                    f"{_usd(r['amount_usd'])} in {r['asset']}{where} from {r['src']} to {r['dst']} [{alert_ev.id}].")
     if len(rows) > MAX_TXN_LINES:
         out.append(f"{len(rows) - MAX_TXN_LINES} further triggering transactions are listed in the evidence "
