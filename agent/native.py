@@ -35,11 +35,14 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
     import httpx
     import openai
 
+    from agent.chat.toolkit import make_chat_tools
     from agent.llm.router import ModelCallFailed
     from tools.evidence import Evidence
     from tools.lc import make_tools
 
-    tools = {t.name: t for t in make_tools(ctx.db, ctx.ledger, ctx.settings)}
+    # The narrow investigation tools (profile, exposure, trace, ...) plus free SQL and the schema.
+    narrow = make_chat_tools(ctx, lambda: state["alert"], lambda ev: None)
+    tools = {t.name: t for t in narrow} | {t.name: t for t in make_tools(ctx.db, ctx.ledger, ctx.settings)}
     bound = ctx.model.bind_tools(list(tools.values()))
     texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
     messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]

@@ -210,8 +210,6 @@ def test_rules_decision_ignores_the_memo(setup: dict[str, Any]) -> None:
     assert {setup["sar"], setup["close"]} <= set(alerts)
 
 
-@pytest.mark.xfail(strict=True, reason="tool results render untrusted columns (memo, chat) without a fence: "
-                                       "tools/evidence.py Evidence.render")
 def test_memo_read_by_a_tool_is_fenced(setup: dict[str, Any]) -> None:
     """A capable model reading the memo with its SQL tool (native style) sees it as untrusted data."""
     from langchain_core.messages import AIMessage, ToolMessage

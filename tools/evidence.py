@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 FactValue = float | int | str | bool | None
+
+#: Columns holding text written by customers or third parties: rendered fenced as data for a model.
+UNTRUSTED_COLUMNS = frozenset({"memo", "chat", "description", "notes"})
+
+
+def fence_cell(value: Any) -> str:
+    """Untrusted text as data: fenced, with any attempt to open or close the fence neutralised."""
+    body = re.sub(r"<(/?)untrusted_data", r"‹\1untrusted_data", str(value), flags=re.I)
+    return f"<untrusted_data>{body}</untrusted_data>"
 
 
 def jsonable(value: Any) -> Any:
@@ -64,7 +74,9 @@ class Evidence(BaseModel):
             lines.append("facts: " + ", ".join(f"{k}={v}" for k, v in self.facts.items()))
         if self.columns and self.rows:
             lines.append(" | ".join(self.columns))
-            lines += [" | ".join(str(c) for c in row) for row in self.rows[:max_rows]]
+            fenced = [c in UNTRUSTED_COLUMNS for c in self.columns]
+            lines += [" | ".join(fence_cell(c) if f and c not in (None, "") else str(c)
+                                 for c, f in zip(row, fenced, strict=False)) for row in self.rows[:max_rows]]
             if self.row_count > min(len(self.rows), max_rows):
                 lines.append(f"... {self.row_count - min(len(self.rows), max_rows)} more rows not shown")
         elif not self.facts and not self.summary:

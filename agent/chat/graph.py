@@ -91,9 +91,9 @@ def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any
         reply = _invoke(model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "agent")
         return {"messages": [reply]}
     from agent.llm.router import choose_next
-    from agent.nodes.investigate import router_options
+    from agent.nodes.investigate import router_options_with_sql
 
-    choice = choose_next(model, system.content, transcript(state["messages"]), router_options())
+    choice = choose_next(model, system.content, transcript(state["messages"]), router_options_with_sql())
     if choice.tool == "done":
         return {"messages": [AIMessage(content="", additional_kwargs={"router": "done"})]}
     args = {k: v for k, v in choice.args.items() if v is not None}
