@@ -37,7 +37,7 @@ test: workspace
 	@$(BIN)/ruff check .
 	@$(BIN)/pytest -q -p no:cacheprovider
 	@echo "==> gate: rules backend on the held-out test cases (evals/thresholds.toml [test.rules])"
-	@rm -rf $(CI_RUN)
+	@rm -rf $(CI_RUN) && mkdir -p $(dir $(CI_RUN))
 	@$(BIN)/sleuth eval run --cases evals/cases/test.jsonl --model rules --workers 2 --out $(CI_RUN) > $(CI_RUN).log 2>&1 || { tail -20 $(CI_RUN).log; exit 1; }
 	@tail -3 $(CI_RUN).log
 	@$(BIN)/sleuth eval gate $(CI_RUN)
