@@ -48,13 +48,18 @@ def _must_state(state: CaseState) -> str:
     return ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
 
 
+def _with_summary(text: str, template: str, fallback: str) -> str:
+    """The model's summary paragraph on top of the template (the fallback when it wrote nothing)."""
+    return f"Summary: {text.removeprefix('Summary:').strip()}\n\n{template}" if text else fallback
+
+
 def write_narrative(ctx: InvestigationContext, state: CaseState, template: str) -> tuple[str, dict[str, int]]:
     """The model's narrative from the template's facts (the template itself if it returns nothing)."""
     decision = state["decision"]
     head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{_must_state(state)}"
     if ctx.style == "router":
         text, tokens = _call(ctx, SUMMARY_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
-        return ("Summary: " + text.removeprefix("Summary:").strip() + "\n\n" + template) if text else template, tokens
+        return _with_summary(text, template, fallback=template), tokens
     text, tokens = _call(ctx, NARRATIVE_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
     return (text or template), tokens
 
@@ -71,7 +76,7 @@ def revise_narrative(ctx: InvestigationContext, state: CaseState, unsupported: l
         text, tokens = _call(ctx, SUMMARY_SYSTEM + " " + REVISE_HINT,
                              f"SUMMARY:\n{summary}\n\nUNSUPPORTED CLAIMS:\n- {problems}\n\nFACT SHEET:\n{template}",
                              "revise")
-        return ("Summary: " + text.removeprefix("Summary:").strip() + "\n\n" + template) if text else narrative, tokens
+        return _with_summary(text, template, fallback=narrative), tokens
     text, tokens = _call(ctx, REVISE_SYSTEM, f"NARRATIVE:\n{narrative}\n\nUNSUPPORTED CLAIMS:\n- {problems}"
                          f"\n\nFACT SHEET:\n{template}", "revise")
     return (text or narrative), tokens

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.evidence import Evidence
+from tools.evidence import Evidence, facts_by_name
 
 MAX_TXN_LINES = 8
 
@@ -135,7 +135,7 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
     if flags := red_flag_sentences(chosen):
         paragraphs.append(" ".join(flags))
     if playbook_template and decision["disposition"] != "close":
-        facts = {k: (v, e.id) for e in evidence.values() if not e.error for k, v in e.facts.items()}
+        facts = facts_by_name(list(evidence.values()))
         filled = template_sentences(playbook_template, alert, facts, chosen, playbook_title or "",
                                     decision.get("typology", "none"))
         if filled:

@@ -84,6 +84,11 @@ class Evidence(BaseModel):
         return "\n".join(lines)
 
 
+def facts_by_name(items: list[Evidence]) -> dict[str, tuple[FactValue, str]]:
+    """Facts of successful tool results: name -> (value, evidence id); the latest value wins."""
+    return {k: (v, e.id) for e in items if not e.error for k, v in e.facts.items()}
+
+
 class EvidenceLedger:
     """Per-case, append-only list of evidence with sequential ids."""
 
@@ -134,11 +139,7 @@ class EvidenceLedger:
 
     def facts(self) -> dict[str, tuple[FactValue, str]]:
         """All facts of the case: name -> (value, evidence id); the latest value wins."""
-        out: dict[str, tuple[FactValue, str]] = {}
-        for e in self._items:
-            for k, v in e.facts.items():
-                out[k] = (v, e.id)
-        return out
+        return facts_by_name(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
