@@ -7,10 +7,12 @@ batch triage pays those costs once per worker.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from agent.context import InvestigationContext
 from agent.report import CaseReport
+from tools.errors import SleuthError
 from tools.evidence import EvidenceLedger
 from tools.settings import Settings
 
@@ -61,6 +63,26 @@ class Investigator:
         report = CaseReport.model_validate(state["report"])
         report.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return report
+
+    def investigate_many(self, alert_ids: list[str]) -> Iterator[tuple[str, CaseReport | SleuthError]]:
+        """Investigate alerts in order, each one's retrieval query embedded in the background while
+        the case before it runs (its time is otherwise spent waiting on the database). A user error
+        (an unknown alert) is yielded in place of its report; bugs raise."""
+        from tools.playbooks.retrieve import alert_query, prefetch
+
+        queries: dict[str, str] = {}
+        for start in range(0, len(alert_ids), 500):
+            chunk = alert_ids[start:start + 500]
+            rows = self.db.execute("SELECT alert_id, rule_id, description FROM alerts WHERE alert_id IN "
+                                   "(SELECT unnest($ids))", {"ids": chunk}).rows
+            queries.update({a: alert_query(r, d or "") for a, r, d in rows})
+        for i, alert_id in enumerate(alert_ids):
+            if i + 1 < len(alert_ids) and alert_ids[i + 1] in queries:
+                prefetch(queries[alert_ids[i + 1]])
+            try:
+                yield alert_id, self.investigate(alert_id)
+            except SleuthError as e:
+                yield alert_id, e
 
     def close(self) -> None:
         """Release the database connection."""

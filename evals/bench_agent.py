@@ -40,8 +40,9 @@ def bench_agent(settings: Settings, n: int = 100, model: str = "rules") -> dict[
             warmup = time.perf_counter() - start
             nodes: dict[str, float] = {}
             start = time.perf_counter()
-            for alert_id in ids[1:]:
-                report = inv.investigate(alert_id)
+            for _, report in inv.investigate_many(ids[1:]):
+                if isinstance(report, Exception):
+                    raise report
                 for k, v in report.timings_ms.items():
                     nodes[k] = nodes.get(k, 0.0) + v
             elapsed = time.perf_counter() - start

@@ -16,6 +16,7 @@ import yaml
 from playbook_scenarios import BASELINE, SCENARIOS, facts_for
 from typer.testing import CliRunner
 
+from tools.data.layout import create_flows_sql
 from tools.facts import FACTS
 from tools.playbooks.expr import ExprError, compile_expr, evaluate, explain, names_in
 from tools.playbooks.load import check_dir, default_dir, load_playbooks, parse
@@ -83,6 +84,7 @@ def _contract_db() -> duckdb.DuckDBPyConnection:
                 "('t3', '2026-10-03 12:00', 'crypto_withdrawal', 'BTC', 0.1, 9000, 'A', 'bc1qxyz'),"
                 "('t4', '2026-10-04 12:00', 'internal_transfer', 'USDT', 500, 500, 'A', 'B'),"
                 "('t5', '2026-10-05 12:00', 'internal_transfer', 'USDT', 480, 480, 'B', 'A')")
+    con.execute(create_flows_sql())  # the loader's derived table, which the playbook SQL reads
     return con
 
 
@@ -196,7 +198,7 @@ BROKEN: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
      _sql(lambda s: s["args"].update(query=s["args"]["query"].replace("$alert_ts", "$now"))),
      "bipartite.md: {sql}: unknown parameter $now"),
     ("sql reads files", "structuring.md",
-     _sql(lambda s: s["args"].update(query=s["args"]["query"].replace("FROM transactions",
+     _sql(lambda s: s["args"].update(query=s["args"]["query"].replace("FROM flows",
                                                                       "FROM read_csv('/etc/passwd')"))),
      "structuring.md: {sql}: function read_csv is not allowed"),
     ("bad tool argument", "mixer_exposure.md", lambda d: _step(d, "exposure")[1]["args"].update(depth=9),

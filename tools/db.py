@@ -84,25 +84,39 @@ class _Watchdog:
 class Database:
     """A locked-down, read-only connection to the workspace database."""
 
-    def __init__(self, path: Path, timeout_s: float = 5.0, threads: int = 2) -> None:
-        if not Path(path).exists():
+    def __init__(self, path: Path, timeout_s: float = 5.0, threads: int = 2, *,
+                 _parent: Database | None = None) -> None:
+        if _parent is None and not Path(path).exists():
             raise WorkspaceMissing(f"no workspace database at {path}: run `sleuth workspace ensure` or `sleuth data load DIR`")
         self.path = Path(path)
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
-        self.con = duckdb.connect(
-            str(path),
-            read_only=True,
-            config={
-                "enable_external_access": False,
-                "autoload_known_extensions": False,
-                "autoinstall_known_extensions": False,
-                "allow_community_extensions": False,
-                "threads": threads,
-                "lock_configuration": True,
-            },
-        )
+        self._forks: list[Database] = []
+        if _parent is not None:
+            # A cursor is a second connection to the same database instance: same read-only file,
+            # same locked configuration, its own statement state, so two threads can query at once.
+            self.con = _parent.con.cursor()
+        else:
+            self.con = duckdb.connect(
+                str(path),
+                read_only=True,
+                config={
+                    "enable_external_access": False,
+                    "autoload_known_extensions": False,
+                    "autoinstall_known_extensions": False,
+                    "allow_community_extensions": False,
+                    "threads": threads,
+                    "lock_configuration": True,
+                },
+            )
         self._watchdog = _Watchdog(self.con.interrupt)
+
+    def pool(self, size: int) -> list[Database]:
+        """This connection and `size - 1` forks of it, created once and kept: connections for
+        threads that query in parallel (DuckDB releases the GIL while a statement runs)."""
+        while len(self._forks) < size - 1:
+            self._forks.append(Database(self.path, self.timeout_s, _parent=self))
+        return [self, *self._forks[: max(size - 1, 0)]]
 
     @classmethod
     def open(cls, settings: Settings) -> Database:
@@ -136,7 +150,10 @@ class Database:
         return res.rows[0][0] if res.rows else None
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and its forks."""
+        for fork in self._forks:
+            fork.close()
+        self._forks.clear()
         self._watchdog.close()
         self.con.close()
 

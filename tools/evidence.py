@@ -129,6 +129,12 @@ class EvidenceLedger:
         self._items.append(item)
         return item
 
+    def adopt(self, items: list[Evidence]) -> None:
+        """Append evidence recorded in a scratch ledger (a parallel tool call), renumbered in order."""
+        for item in items:
+            item.id = f"E{len(self._items) + 1}"
+            self._items.append(item)
+
     def get(self, evidence_id: str) -> Evidence | None:
         """The evidence with this id, or None."""
         return next((e for e in self._items if e.id == evidence_id), None)

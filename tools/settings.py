@@ -31,6 +31,8 @@ class Settings(BaseModel):
     local_threads: int = Field(2, description="CPU threads for the bundled local model server.")
     local_ctx: int = Field(8192, description="Context window of the bundled local model server.")
     workers: int = Field(2, description="Parallel workers for triage and eval runs.")
+    gather_threads: int = Field(2, description="Threads that run a case's playbook evidence steps in parallel "
+                                               "(each on its own cursor); 1 runs them one after another.")
     analyst: str = Field(default_factory=lambda: os.environ.get("USER", "analyst"),
                          description="Who approves or rejects actions (recorded in the audit log).")
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from tools.data import checks, layout
 from tools.data.problems import MAX_SHOWN, Problem, ProblemList
-from tools.data.sources import ROW_COLUMN, SourceFile, discover, file_problem, ident, map_columns
+from tools.data.sources import ROW_COLUMN, SourceFile, discover, file_problem, ident, lit, map_columns
 from tools.errors import InputInvalid, SleuthError
 from tools.schema import TABLES
 from tools.settings import Settings
@@ -325,7 +325,7 @@ def load_folder(folder: Path, settings: Settings, progress: Progress | None = No
     ok = False
     try:
         report("checking files", 0.0)
-        con = duckdb.connect(str(tmp), config={
+        con = duckdb.connect(config={
             "threads": threads,
             "memory_limit": memory_limit,
             "temp_directory": str(spill),
@@ -333,6 +333,8 @@ def load_folder(folder: Path, settings: Settings, progress: Progress | None = No
             "autoload_known_extensions": False,
         })
         try:
+            con.execute(f"ATTACH {lit(str(tmp))} AS workspace (ROW_GROUP_SIZE {layout.ROW_GROUP_SIZE})")
+            con.execute("USE workspace")
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
             loader = _Loader(con, found.sources, report)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from tools.db import Database
 from tools.schema import RISKY_CATEGORIES
@@ -83,13 +84,33 @@ def window(as_of: dt.datetime, window_days: int) -> tuple[dt.datetime, dt.dateti
     return as_of - dt.timedelta(days=window_days), as_of
 
 
+def _remembered(db: Database, what: str, entities: set[str],
+                fetch: Callable[[list[str]], dict[str, Any]]) -> dict[str, Any]:
+    """Per-connection memo of entity look-ups (`fetch` gets the entities not seen yet and returns
+    the ones it found). The connection is read-only, so an answer, or its absence, stays true, and
+    one case asks several tools about the same counterparties."""
+    memo = _MEMO.setdefault(db, {}).setdefault(what, {})
+    todo = sorted(entities - memo.keys())
+    if todo:
+        found = fetch(todo)
+        if len(memo) > MEMO_MAX:
+            memo.clear()
+        memo.update({e: found.get(e) for e in todo})
+    return {e: v for e in entities if (v := memo.get(e)) is not None}
+
+
+MEMO_MAX = 200_000
+_MEMO: weakref.WeakKeyDictionary[Database, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
 def accounts_among(db: Database, entities: Iterable[str]) -> set[str]:
     """The entities that are exchange accounts (joined on accounts.account_id, never a prefix)."""
-    ents = sorted(set(entities))
-    if not ents:
-        return set()
-    rows = db.execute("SELECT account_id FROM accounts WHERE account_id IN (SELECT unnest($e))", {"e": ents}).rows
-    return {r[0] for r in rows}
+    def fetch(ents: list[str]) -> dict[str, Any]:
+        rows = db.execute("SELECT account_id FROM accounts WHERE account_id IN (SELECT unnest($e))", {"e": ents}).rows
+        return {r[0]: True for r in rows}
+
+    ents = set(entities)
+    return set(_remembered(db, "accounts", ents, fetch)) if ents else set()
 
 
 @dataclass(frozen=True)
@@ -107,22 +128,26 @@ class Label:
 
 def labels_of(db: Database, entities: Iterable[str]) -> dict[str, Label]:
     """Labels of the given entities from `addresses` (risky categories first when several)."""
-    ents = sorted(set(entities))
+    ents = set(entities)
     if not ents or not has_table(db, "addresses"):
         return {}
-    cols = address_columns(db)
-    list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
-    name_expr = "entity_name" if "entity_name" in cols else "NULL"
-    key = "address_norm" if "address_norm" in cols else "address"
-    rows = db.execute(
-        f"SELECT {key}, category, {list_expr}, {name_expr} FROM addresses "
-        f"WHERE {key} IN (SELECT unnest($e)) ORDER BY {key}, list_contains($risky, category) DESC, category",
-        {"e": ents, "risky": list(RISKY_CATEGORIES)},
-    ).rows
-    out: dict[str, Label] = {}
-    for addr, cat, lst, name in rows:
-        out.setdefault(addr, Label(cat, str(lst or ""), name))
-    return out
+
+    def fetch(todo: list[str]) -> dict[str, Any]:
+        cols = address_columns(db)
+        list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
+        name_expr = "entity_name" if "entity_name" in cols else "NULL"
+        key = "address_norm" if "address_norm" in cols else "address"
+        rows = db.execute(
+            f"SELECT {key}, category, {list_expr}, {name_expr} FROM addresses "
+            f"WHERE {key} IN (SELECT unnest($e)) ORDER BY {key}, list_contains($risky, category) DESC, category",
+            {"e": todo, "risky": list(RISKY_CATEGORIES)},
+        ).rows
+        found: dict[str, Label] = {}
+        for addr, cat, lst, name in rows:
+            found.setdefault(addr, Label(cat, str(lst or ""), name))
+        return found
+
+    return _remembered(db, "labels", ents, fetch)
 
 
 _ADDR_COLS: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()

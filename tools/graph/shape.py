@@ -27,8 +27,8 @@ from tools.graph.walk import Walk, walk
 SPAN_H = 72
 ROWS_SQL = """SELECT direction, counterparty, ts, amount_usd FROM flows
 WHERE entity = $a AND counterparty <> entity AND ts BETWEEN $s AND $e"""
-SENDERS_SQL = """SELECT DISTINCT counterparty FROM flows
-WHERE entity = $r AND direction = 'in' AND counterparty <> entity AND ts BETWEEN $s AND $e"""
+SENDERS_SQL = """(SELECT DISTINCT {i} AS k, counterparty FROM flows
+WHERE entity = $r{i} AND direction = 'in' AND counterparty <> entity AND ts BETWEEN $s AND $e)"""
 COLUMNS = ["pattern", "layer", "entities", "usd", "detail"]
 
 
@@ -129,9 +129,11 @@ def _bipartite(db: Database, w: Walk, start: dt.datetime, end: dt.datetime) -> t
     if len(receivers) < 2:
         return 0, [], []
     pays: dict[str, set[str]] = defaultdict(set)
-    for r in receivers:
-        for (s,) in db.execute(SENDERS_SQL, {"r": r, "s": start, "e": end}).rows:
-            pays[s].add(r)
+    # one statement: a UNION ALL of point look-ups, one per receiver (each pruned by the entity zone maps)
+    sql = "\nUNION ALL\n".join(SENDERS_SQL.format(i=i) for i in range(len(receivers)))
+    params: dict[str, object] = {"s": start, "e": end, **{f"r{i}": r for i, r in enumerate(receivers)}}
+    for k, s in db.execute(sql, params).rows:
+        pays[s].add(receivers[k])
     others = sorted((s for s in pays if s != w.root and len(pays[s]) >= 2), key=lambda s: (-len(pays[s]), s))[:12]
     best: tuple[int, list[str], list[str]] = (0, [], [])
     mine = pays.get(w.root, set())

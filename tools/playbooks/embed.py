@@ -8,9 +8,9 @@ must be embedded (an incremental index with nothing changed never loads it).
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from typing import Any
 
@@ -71,8 +71,40 @@ def embed(texts: list[str]) -> list[list[float]]:
     return vectors.tolist()
 
 
-@functools.lru_cache(maxsize=512)
-def embed_query(text: str) -> tuple[float, ...]:
-    """A query's unit embedding, cached: the agent and evals repeat queries (alert texts, rule ids)."""
+_CACHE_MAX = 512
+_cache: dict[str, tuple[float, ...]] = {}
+_pending: dict[str, Future[tuple[float, ...]]] = {}
+_prefetcher: ThreadPoolExecutor | None = None
+
+
+def _embed_one(text: str) -> tuple[float, ...]:
     vector = get_model().encode([text], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
     return tuple(float(x) for x in vector[0])
+
+
+def embed_query(text: str) -> tuple[float, ...]:
+    """A query's unit embedding, cached: the agent and evals repeat queries (alert texts, rule ids).
+    A query handed to `prefetch_query` earlier is taken from its background computation."""
+    with _lock:
+        hit = _cache.get(text)
+        fut = _pending.pop(text, None) if hit is None else None
+    if hit is not None:
+        return hit
+    vector = fut.result() if fut is not None else _embed_one(text)
+    with _lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.pop(next(iter(_cache)))
+        _cache[text] = vector
+    return vector
+
+
+def prefetch_query(text: str) -> None:
+    """Start embedding a query that will be asked for soon (the next alert of a batch) on a
+    background thread, so the model runs while the current case waits on its database queries."""
+    global _prefetcher
+    with _lock:
+        if text in _cache or text in _pending:
+            return
+        if _prefetcher is None:
+            _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-prefetch")
+        _pending[text] = _prefetcher.submit(_embed_one, text)

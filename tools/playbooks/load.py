@@ -296,7 +296,14 @@ _CACHE: dict[Path, tuple[tuple[tuple[str, int, int], ...], PlaybookSet]] = {}
 
 
 def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.md")))
+    """Names, modification times and sizes of the playbook files (one stat each; asked once per node)."""
+    out = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.endswith(".md") and entry.is_file():
+                st = entry.stat()
+                out.append((entry.name, st.st_mtime_ns, st.st_size))
+    return tuple(sorted(out))
 
 
 def load_playbooks(directory: Path | None = None) -> PlaybookSet:

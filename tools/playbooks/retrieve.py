@@ -259,7 +259,7 @@ def search_playbooks(query: str, k: int = 3, typology: str | None = None, *, set
     snap = _snapshot(settings, directory)
     if not snap.ids:
         return []
-    q = np.asarray(embed_query((QUOTED_RE.sub(" ", query).strip() or query.strip())[:2000]), dtype=np.float32)
+    q = np.asarray(embed_query(_embedding_text(query)), dtype=np.float32)
     sims = snap.matrix @ q
     bonus = _bonuses(snap, query)
     scored = [(float(sims[i]) + bonus.get(m["playbook"], 0.0), i) for i, m in enumerate(snap.metas)]
@@ -281,6 +281,19 @@ def search_playbooks(query: str, k: int = 3, typology: str | None = None, *, set
         if len(passages) >= k:
             break
     return passages
+
+
+def _embedding_text(query: str) -> str:
+    """What is embedded of a query: quoted (untrusted) text removed, capped."""
+    return (QUOTED_RE.sub(" ", query).strip() or query.strip())[:2000]
+
+
+def prefetch(query: str) -> None:
+    """Start embedding a query that `search_playbooks` will get soon (batch work: the next alert)."""
+    from tools.playbooks.embed import prefetch_query
+
+    if query and query.strip():
+        prefetch_query(_embedding_text(query))
 
 
 def alert_query(rule_id: str | None, description: str) -> str:

@@ -1,9 +1,10 @@
 """Static checks for a playbook's `sql` evidence steps, run by `sleuth playbooks check`.
 
 The guarded SQL tool enforces read-only execution at run time; this catches authoring mistakes
-before any case runs: more than one statement, anything but a SELECT, a table that is not in the
-import contract, a parameter other than `$account`, `$alert_ts`, `$window_start`, a file-reading
-function, or result columns that differ from the facts the step declares.
+before any case runs: more than one statement, anything but a SELECT, a table the guarded SQL tool
+does not allow (the import contract's tables plus the derived `flows` and `meta`), a parameter
+other than `$account`, `$alert_ts`, `$window_start`, a file-reading function, or result columns
+that differ from the facts the step declares.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from tools.playbooks.schema import SQL_PARAMS
-from tools.schema import TABLES_BY_NAME
+from tools.sql_guard import DEFAULT_TABLES
 
 DENIED_FUNCTIONS = {
     "read_csv", "read_csv_auto", "read_parquet", "read_json", "read_json_auto", "read_text", "read_blob",
@@ -39,8 +40,8 @@ def sql_issues(query: str, facts: list[str]) -> list[str]:
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         name = table.name.lower()
-        if name and name not in TABLES_BY_NAME and name not in ctes:
-            issues.append(f"unknown table {table.name!r} (known: {', '.join(TABLES_BY_NAME)})")
+        if name and name not in DEFAULT_TABLES and name not in ctes:
+            issues.append(f"unknown table {table.name!r} (known: {', '.join(DEFAULT_TABLES)})")
     for fn in tree.find_all(exp.Func):
         name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()).lower()
         if name in DENIED_FUNCTIONS:
