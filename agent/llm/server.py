@@ -181,6 +181,7 @@ class LocalServer:
                     )
                 try:
                     if client.get(url).status_code == 200:
+                        self._probe_completion()
                         return
                 except httpx.TransportError:
                     pass
@@ -189,6 +190,26 @@ class LocalServer:
             f"local model server did not become healthy within {self.start_timeout_s:.0f} s; "
             f"log {self.log_path}:\n{log_tail(self.log_path)}"
         )
+
+    def _probe_completion(self) -> None:
+        """Generate one token: a server can list its model and still die on the first forward pass
+        (seen here: llama.cpp compiled with -march=native used AMX tiles that this VM's kernel does not
+        grant, and every completion was a segmentation fault). Better a clear start-up error than
+        every case failing with a dropped connection."""
+        assert self.proc is not None
+        url = f"http://127.0.0.1:{self.port}/v1/completions"
+        try:
+            httpx.post(url, json={"prompt": "ok", "max_tokens": 1}, timeout=self.start_timeout_s)
+        except httpx.TransportError:
+            time.sleep(0.5)
+        code = self.proc.poll()
+        if code is not None:
+            why = " (segmentation fault)" if code == -signal.SIGSEGV else ""
+            raise LocalServerError(
+                f"local model server crashed on its first completion with code {code}{why}: llama-cpp-python "
+                f"was probably built for CPU features this machine cannot use; rebuild it with `make setup` "
+                f"(see README, local model); log {self.log_path}"
+            )
 
     def stop(self, grace_s: float = 5.0) -> None:
         """SIGTERM the process group, wait, then SIGKILL it; always reap the child."""
