@@ -8,6 +8,7 @@ from the description and the evidence, not the rule id.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from evals.synth import constants as K
+from evals.synth.constants import HOUR
 from evals.synth.ledger import PlantedAlert, TxnRow
 
 VENDOR_SHARE = 0.05
@@ -101,14 +103,42 @@ DEV: Templates = [
 ]
 VEL: Templates = [
     lambda f: (f"{f['counterparties']} distinct counterparties in {f['days']} days ({f['n_in']} incoming "
-               f"{_usd(f['in_total'])}, {f['n_out']} outgoing {_usd(f['out_total'])})."),
-    lambda f: (f"Unusual transfer velocity: {f['n_in'] + f['n_out']} transfers with {f['counterparties']} "
-               f"accounts within 7 days."),
+               f"{_usd(f['in_total'])}, {f['n_out']} outgoing {_usd(f['out_total'])}){_network(f)}."),
+    lambda f: (f"Unusual transfer velocity: {f['n_in']} incoming and {f['n_out']} outgoing transfers with "
+               f"{f['counterparties']} accounts within 7 days{_network(f)}."),
     lambda f: (f"VEL-07: cp={f['counterparties']} in={f['n_in']}/{f['in_total']:.0f} "
-               f"out={f['n_out']}/{f['out_total']:.0f}"),
-    lambda f: (f"Counterparty count above the customer's usual range: {f['counterparties']} accounts, "
-               f"{_usd(f['in_total'] + f['out_total'])} moved."),
+               f"out={f['n_out']}/{f['out_total']:.0f} wallets={f['wallets']} fwd={f['forwarders']} "
+               f"onward={f['onward']}{' (single)' if f['forwarders'] >= 2 and f['onward'] == 1 else ''} "
+               f"cosend={f['co_senders']} back={f.get('returned_pct', 0):.0f}%"),
+    lambda f: (f"Counterparty count above the customer's usual range: {_n(f['counterparties'], 'account')} "
+               f"({_n(f['senders'], 'sender')}, {_n(f['recipients'], 'recipient')}), "
+               f"{_usd(f['in_total'] + f['out_total'])} moved{_network(f)}."),
 ]
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+
+def _network(f: dict[str, Any]) -> str:
+    """The network clause of a velocity alert: what the rule saw one hop beyond the account."""
+    parts = []
+    if f["wallets"]:
+        parts.append(f"{_n(f['wallets'], 'external wallet')} on the crypto side")
+    if f["recipients"]:
+        fwd = f"{_n(f['forwarders'], 'forwarding recipient')} sent funds on within 72 h"
+        if f["forwarders"] >= 2 and f["onward"] == 1:
+            fwd += ", all to a single onward account"
+        elif f["forwarders"]:
+            fwd += f" to {_n(f['onward'], 'onward account')}"
+        parts.append(fwd)
+        if f["co_senders"]:
+            parts.append(f"{_n(f['co_senders'], 'co-sender')} paid the same recipients")
+    if f.get("returned_pct"):
+        parts.append(f"{f['returned_pct']:.0f}% came back to the account")
+    return "; " + "; ".join(parts) if parts else ""
+
+
 PROF: Templates = [
     lambda f: (f"Deposits of {_usd(f['total'])} in the window are {f['total'] / max(f['income'], 1):.1f}x the "
                f"declared yearly income of {_usd(f['income'])}; amounts rising from {_usd(f['first_usd'])} "
@@ -131,19 +161,64 @@ VENDOR: dict[str, Templates] = {
     K.P2P: [lambda f: f"Marketplace risk signal: {f['disputes'] + f['chargebacks']} complaint(s) on recent "
                       f"orders."],
     K.DEV: [lambda f: f"Identity graph: {f['n_accounts']} profiles linked by common login fingerprint."],
-    K.VEL: [lambda f: f"Network anomaly: {f['counterparties']} counterparties in a short period "
-                      f"(score {f['score']})."],
+    K.VEL: [lambda f: f"Network anomaly: {_n(f['senders'], 'sender')} and {_n(f['recipients'], 'recipient')} in a short "
+                      f"period (score {f['score']}){_network(f)}."],
     K.PROF: [lambda f: f"Behaviour vs profile deviation score {f['score']}: inflows {f['total']:.0f} USD vs "
                        f"income {f['income']:.0f} USD."],
 }
 
 
-def render(alert: PlantedAlert, rows: list[TxnRow], rng: np.random.Generator) -> tuple[str, str]:
+class TransferIndex:
+    """The planted internal transfers by sender and by receiver, for velocity alerts' network facts."""
+
+    def __init__(self, txns: list[TxnRow]) -> None:
+        self.by_src: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.by_dst: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for r in txns:
+            if r[1] == "internal_transfer" and r[5] != r[6]:
+                self.by_src[r[5]].append((r[0], r[6]))
+                self.by_dst[r[6]].append((r[0], r[5]))
+
+
+FORWARD_HOURS = 72
+
+
+def network_facts(subject: str, rows: list[TxnRow], index: TransferIndex) -> dict[str, int]:
+    """What a network-aware velocity rule reports beyond the account's own transfers: senders and
+    recipients among the flagged transfers, external wallets among its crypto deposits and
+    withdrawals; of the recipients, how many sent funds on within 72 h and to how many other
+    accounts, and how many other accounts paid the same recipients around the alert week. Computed
+    from the planted rows, never the label."""
+    own = [r for r in rows if r[1] == "internal_transfer"]
+    wallets = {r[5] if r[6] == subject else r[6] for r in rows if r[1] in ("crypto_deposit", "crypto_withdrawal")}
+    received: dict[str, int] = {}
+    for r in own:
+        if r[5] == subject and r[6] != subject:
+            received[r[6]] = min(received.get(r[6], r[0]), r[0])
+    senders = {r[5] for r in own if r[6] == subject and r[5] != subject}
+    onward: dict[str, set[str]] = {}
+    for rcpt, t in received.items():
+        dsts = {d for ts, d in index.by_src.get(rcpt, []) if t <= ts <= t + FORWARD_HOURS * HOUR
+                and d != subject and d not in received}
+        if dsts:
+            onward[rcpt] = dsts
+    paid_to = {d for dsts in onward.values() for d in dsts}
+    lo = min(received.values(), default=0) - 7 * 24 * HOUR
+    hi = max(received.values(), default=0) + FORWARD_HOURS * HOUR
+    co = {s for rcpt in received for ts, s in index.by_dst.get(rcpt, []) if lo <= ts <= hi and s != subject}
+    return {"senders": len(senders), "recipients": len(received), "forwarders": len(onward),
+            "onward": len(paid_to), "co_senders": len(co), "wallets": len(wallets)}
+
+
+def render(alert: PlantedAlert, rows: list[TxnRow], rng: np.random.Generator, subject: str = "",
+           index: TransferIndex | None = None) -> tuple[str, str]:
     """Rule id and description for one alert (vendor rule for ~5% of them)."""
     f = dict(alert.facts)
     f["first"] = _day(min(r[0] for r in rows))
     f["last"] = _day(max(r[0] for r in rows))
     f["score"] = int(rng.integers(55, 99))
+    if alert.rule_id == K.VEL:
+        f.update(network_facts(subject, rows, index or TransferIndex([])))
     rule = alert.rule_id
     if rng.random() < VENDOR_SHARE:
         tpl = VENDOR[rule]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from evals.synth.alerts import render
+from evals.synth.alerts import TransferIndex, render
 from evals.synth.emit import TXN_WIDTH
 from evals.synth.ledger import Ledger
 from evals.synth.world import World
@@ -34,9 +34,10 @@ def write_alerts(out: Path, fmt: str, w: World, led: Ledger, txn_num: np.ndarray
     cols: dict[str, list[Any]] = {k: [] for k in ("alert_id", "created_at", "account_id", "rule_id",
                                                   "description", "txn_ids", "status")}
     cases: list[dict[str, Any]] = []
+    index = TransferIndex(led.txns)
     for i, al in enumerate(alerts):
         alert_id = f"ALT-{i + 1:0{width}d}"
-        rule, text = render(al, [led.txns[k] for k in al.txn_keys], rng)
+        rule, text = render(al, [led.txns[k] for k in al.txn_keys], rng, w.acc_id(al.account), index)
         cols["alert_id"].append(alert_id)
         cols["created_at"].append(al.created_at * 1_000_000)
         cols["account_id"].append(w.acc_id(al.account))

@@ -48,7 +48,8 @@ COUNT_RE = re.compile(r"(?<![\w.,/])(\d+(?:,\d{3})*)(?:\.\d+)?\s+(?:distinct\s+|
                       r"([a-z][a-z-]*)", re.I)
 NO_RE = re.compile(r"\bno\s+([a-z][a-z-]*)", re.I)
 KV_RE = re.compile(r"\b([a-z_]+)=(\d+)", re.I)
-KV_ALIASES = {"in": "incoming", "out": "outgoing", "cp": "counterparties"}
+KV_ALIASES = {"in": "incoming", "out": "outgoing", "cp": "counterparties", "fwd": "forwarding",
+              "cosend": "co-senders", "wallets": "external"}
 MAX_COUNT = 1000
 QUOTED_RE = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 UNITS = frozenset("usd eur gbp btc eth usdt usdc ltc sol h hour hours day days week weeks x % percent".split())
