@@ -78,8 +78,8 @@ def load_queries(path: Path = DEFAULT_QUERIES) -> list[Query]:
 def _alerts_from_db(settings: Settings) -> dict[str, tuple[str, str]]:
     from tools.db import Database
 
-    db = Database.open(settings)
-    res = db.execute("SELECT alert_id, rule_id, description FROM alerts")
+    with Database.open(settings) as db:
+        res = db.execute("SELECT alert_id, rule_id, description FROM alerts")
     return {r[0]: (r[1], r[2]) for r in res.rows}
 
 
