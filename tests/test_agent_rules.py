@@ -127,6 +127,37 @@ def test_rerun_is_deterministic(rules_run: tuple[Settings, dict[str, CaseReport]
             assert diff_reports(report, inv.investigate(alert_id)) == []
 
 
+def test_parallel_evidence_steps_match_one_thread(rules_run: tuple[Settings, dict[str, CaseReport]]) -> None:
+    """Evidence steps on two cursors give the same evidence, ids and decision as one after another."""
+    from agent.replay import diff_reports
+
+    settings, reports = rules_run
+    serial = settings.model_copy(update={"gather_threads": 1})
+    parallel = settings.model_copy(update={"gather_threads": 2})
+    with Investigator(serial, "rules", record=False) as one, Investigator(parallel, "rules", record=False) as two:
+        for alert_id in reports:
+            a, b = one.investigate(alert_id), two.investigate(alert_id)
+            assert [(e.id, e.tool, e.args, e.rows) for e in a.evidence] == \
+                [(e.id, e.tool, e.args, e.rows) for e in b.evidence]
+            assert diff_reports(a, b) == []
+
+
+def test_investigate_many_prefetches_and_matches(rules_run: tuple[Settings, dict[str, CaseReport]]) -> None:
+    """Batch investigation (next alert's query embedded in the background) decides exactly as one at a
+    time, and an unknown alert comes back as its error in place, not as an exception."""
+    from agent.replay import diff_reports
+    from tools.errors import NotFound
+
+    settings, reports = rules_run
+    ids = [*reports, "ALT-NOPE"]
+    with Investigator(settings, "rules", record=False) as inv:
+        got = dict(inv.investigate_many(ids))
+    assert list(got) == ids
+    assert isinstance(got["ALT-NOPE"], NotFound)
+    for alert_id, report in reports.items():
+        assert diff_reports(report, got[alert_id]) == []
+
+
 def test_replay_command_shows_identical(rules_run: tuple[Settings, dict[str, CaseReport]]) -> None:
     from agent.cli import app
 
