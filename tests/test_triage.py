@@ -194,3 +194,33 @@ def test_kill_9_and_resume(home: Settings, reference: list[dict[str, Any]], tmp_
     assert sorted(records) == all_alerts(home)
     assert all(r["status"] == "ok" for r in records.values())
     assert outcome(list(records.values())) == outcome(reference)
+
+
+def test_unreachable_endpoint_fails_each_alert_and_resume_finishes(home: Settings, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An `openai:` endpoint nobody listens on: every alert is recorded as failed with the reason, the
+    command exits 1 with a one-line summary, and `--resume` later finishes them, one record each."""
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    ids = all_alerts(home)[:3]
+    alerts = tmp_path / "alerts.txt"
+    alerts.write_text("\n".join(ids) + "\n")
+    out = tmp_path / "out"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # discard port: connection refused
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("SLEUTH_LLM_TIMEOUT_S", "5")
+    base = ["triage", "--alerts", str(alerts), "--workers", "1", "--out", str(out), "--home", str(home.home)]
+    runner = CliRunner()
+    first = runner.invoke(app, [*base, "--model", "openai:gpt-4o-mini"])
+    assert first.exit_code == 1, first.output
+    assert "Traceback" not in first.output
+    assert "3 alerts failed" in " ".join(first.output.split())
+    failed = read_results(out / RESULTS)
+    assert [r["status"] for r in failed] == ["failed"] * 3
+    assert all("ModelCallFailed" in r["error"] for r in failed), failed[0]["error"]
+    again = runner.invoke(app, [*base, "--model", "rules", "--resume"])
+    assert again.exit_code == 0, again.output
+    records = by_alert(read_results(out / RESULTS))
+    assert sorted(records) == sorted(ids) and all(r["status"] == "ok" for r in records.values())
