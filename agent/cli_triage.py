@@ -108,7 +108,8 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
         console.print(t)
     failed = [r for r in result["records"] if r["status"] != "ok"]
     rate = result["new"] / result["elapsed_s"] if result["elapsed_s"] > 0 else 0.0
-    console.print(f"{result['new']} alerts triaged in {result['elapsed_s']:.1f} s ({rate:.1f}/s) with {model_name}, "
+    pace = f"{rate:.1f}/s" if rate >= 1 or rate == 0 else f"{1 / rate:.0f} s per alert"
+    console.print(f"{result['new']} alerts triaged in {result['elapsed_s']:.1f} s ({pace}) with {model_name}, "
                   f"{result['skipped']} already done; results: {result['path']} and {result['parquet']}; "
                   f"case files: {settings.cases_dir}")
     case_html = _one_case_file(settings, result["records"], out_dir)
