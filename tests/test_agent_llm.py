@@ -220,6 +220,7 @@ def test_hard_rule_floor_keeps_the_policy(agent_settings: Settings, case: dict[s
     d = report.decision
     assert (d.disposition, d.typology) == ("sar", rules.decision.typology)
     assert d.flagged_txn_ids == rules.decision.flagged_txn_ids
+    assert d.risk_score == rules.decision.risk_score  # raised with it, not the model's 3
     assert [(a.action, a.status) for a in report.actions] == [(a.action, a.status) for a in rules.actions]
     assert any("raised to sar" in n for n in report.notes)
 

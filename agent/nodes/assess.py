@@ -68,7 +68,8 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
             update["tokens"] = tokens
             floor = cards.get("chosen", {}).get("hard_rules") and cards["chosen"]["disposition"]
             if floor and DISPOSITION_ORDER[floor] > DISPOSITION_ORDER[decision.disposition]:
-                raised: dict[str, Any] = {"disposition": floor}
+                # the score goes up with the disposition: a SAR at "risk 10/100" reads as a contradiction
+                raised: dict[str, Any] = {"disposition": floor, "risk_score": max(decision.risk_score, prior.risk_score)}
                 if decision.disposition == "close":
                     # A close carries typology 'none' and no flagged ids; raised, it takes the policy's
                     # typology back, so its actions are that playbook's (not the defaults).
