@@ -9,6 +9,7 @@ verifier removes whatever it invents either way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -48,9 +49,22 @@ def _must_state(state: CaseState) -> str:
     return ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
 
 
+SENTENCE_RE = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z\"'(])")
+CITATION_RE = re.compile(r"\[E\d+")
+
+
+def cited_sentences(text: str) -> str:
+    """Only the sentences that cite evidence. Measured with the bundled 1.5B model: most summaries
+    began by echoing the playbook's must-state list ("what the customer said when contacted, if
+    contacted") as uncited prose, which told an investigator nothing and read as a claim."""
+    parts = SENTENCE_RE.split(" ".join(text.split()))
+    return " ".join(p for p in parts if CITATION_RE.search(p))
+
+
 def _with_summary(text: str, template: str, fallback: str) -> str:
-    """The model's summary paragraph on top of the template (the fallback when it wrote nothing)."""
-    return f"Summary: {text.removeprefix('Summary:').strip()}\n\n{template}" if text else fallback
+    """The model's cited summary sentences on top of the template (the fallback when none cite)."""
+    kept = cited_sentences(text.removeprefix("Summary:").strip())
+    return f"Summary: {kept}\n\n{template}" if kept else fallback
 
 
 def write_narrative(ctx: InvestigationContext, state: CaseState, template: str) -> tuple[str, dict[str, int]]:

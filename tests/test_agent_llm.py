@@ -305,6 +305,18 @@ def test_router_grounded_summary_is_kept(agent_settings: Settings, case: dict[st
     assert report.narrative == f"Summary: {good_sentence(case)}\n\n{case['rules'].narrative}"
 
 
+def test_router_summary_keeps_only_cited_sentences(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """Uncited prose in a small model's summary (it tends to echo the playbook's must-state list) is
+    dropped; a summary with no cited sentence leaves the template alone."""
+    echo = "The report must state what the customer said when contacted, if contacted."
+    fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology),
+                          f"{echo} {good_sentence(case)} Further review is advised."])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert report.narrative == f"Summary: {good_sentence(case)}\n\n{case['rules'].narrative}"
+    fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), echo])
+    assert run(agent_settings, case["alert_id"], fake).narrative == case["rules"].narrative
+
+
 def test_empty_narrative_falls_back_to_the_template(agent_settings: Settings, case: dict[str, Any]) -> None:
     fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), ""])
     report = run(agent_settings, case["alert_id"], fake)
