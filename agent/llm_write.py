@@ -53,32 +53,39 @@ SENTENCE_RE = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z\"'(])")
 CITATION_RE = re.compile(r"\[E\d+")
 
 
-def cited_sentences(text: str) -> str:
-    """Only the sentences that cite evidence. Measured with the bundled 1.5B model: most summaries
-    began by echoing the playbook's must-state list ("what the customer said when contacted, if
-    contacted") as uncited prose, which told an investigator nothing and read as a claim."""
-    parts = SENTENCE_RE.split(" ".join(text.split()))
-    return " ".join(p for p in parts if CITATION_RE.search(p))
+def cited_sentences(text: str) -> tuple[str, int]:
+    """The sentences that cite evidence, and how many did not. Measured with the bundled 1.5B model:
+    most summaries began by echoing the playbook's must-state list ("what the customer said when
+    contacted, if contacted") as uncited prose, which told an investigator nothing and read as a claim."""
+    parts = [p for p in SENTENCE_RE.split(" ".join(text.split())) if p]
+    kept = [p for p in parts if CITATION_RE.search(p)]
+    return " ".join(kept), len(parts) - len(kept)
 
 
-def _with_summary(text: str, template: str, fallback: str) -> str:
-    """The model's cited summary sentences on top of the template (the fallback when none cite)."""
-    kept = cited_sentences(text.removeprefix("Summary:").strip())
-    return f"Summary: {kept}\n\n{template}" if kept else fallback
+def _with_summary(text: str, template: str, fallback: str) -> tuple[str, list[str]]:
+    """The model's cited summary sentences on top of the template (the fallback when none cite),
+    and a note of the uncited sentences dropped (the report says what was removed)."""
+    kept, dropped = cited_sentences(text.removeprefix("Summary:").strip())
+    notes = [f"narrative: dropped {dropped} uncited sentence(s) of the model's summary"] if dropped else []
+    return (f"Summary: {kept}\n\n{template}" if kept else fallback), notes
 
 
-def write_narrative(ctx: InvestigationContext, state: CaseState, template: str) -> tuple[str, dict[str, int]]:
-    """The model's narrative from the template's facts (the template itself if it returns nothing)."""
+def write_narrative(ctx: InvestigationContext, state: CaseState,
+                    template: str) -> tuple[str, dict[str, int], list[str]]:
+    """The model's narrative from the template's facts (the template itself if it returns nothing),
+    its token counts and notes."""
     decision = state["decision"]
     head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{_must_state(state)}"
     if ctx.style == "router":
         text, tokens = _call(ctx, SUMMARY_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
-        return _with_summary(text, template, fallback=template), tokens
+        narrative, notes = _with_summary(text, template, fallback=template)
+        return narrative, tokens, notes
     text, tokens = _call(ctx, NARRATIVE_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
-    return (text or template), tokens
+    return (text or template), tokens, []
 
 
-def revise_narrative(ctx: InvestigationContext, state: CaseState, unsupported: list[str]) -> tuple[str, dict[str, int]]:
+def revise_narrative(ctx: InvestigationContext, state: CaseState,
+                     unsupported: list[str]) -> tuple[str, dict[str, int], list[str]]:
     """One revision: the narrative (or its summary), the checker's findings, and the fact sheet again."""
     from agent.nodes.narrate import _template
 
@@ -90,10 +97,11 @@ def revise_narrative(ctx: InvestigationContext, state: CaseState, unsupported: l
         text, tokens = _call(ctx, SUMMARY_SYSTEM + " " + REVISE_HINT,
                              f"SUMMARY:\n{summary}\n\nUNSUPPORTED CLAIMS:\n- {problems}\n\nFACT SHEET:\n{template}",
                              "revise")
-        return _with_summary(text, template, fallback=narrative), tokens
+        revised, notes = _with_summary(text, template, fallback=narrative)
+        return revised, tokens, notes
     text, tokens = _call(ctx, REVISE_SYSTEM, f"NARRATIVE:\n{narrative}\n\nUNSUPPORTED CLAIMS:\n- {problems}"
                          f"\n\nFACT SHEET:\n{template}", "revise")
-    return (text or narrative), tokens
+    return (text or narrative), tokens, []
 
 
 REVISE_HINT = "A checker found claims that are not in the evidence they cite: fix or drop them."

@@ -313,6 +313,7 @@ def test_router_summary_keeps_only_cited_sentences(agent_settings: Settings, cas
                           f"{echo} {good_sentence(case)} Further review is advised."])
     report = run(agent_settings, case["alert_id"], fake)
     assert report.narrative == f"Summary: {good_sentence(case)}\n\n{case['rules'].narrative}"
+    assert "narrative: dropped 2 uncited sentence(s) of the model's summary" in report.notes
     fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), echo])
     assert run(agent_settings, case["alert_id"], fake).narrative == case["rules"].narrative
 

@@ -34,9 +34,11 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
         else:
             from agent.llm_write import write_narrative
 
-            text, tokens = write_narrative(ctx, state, template)
+            text, tokens, notes = write_narrative(ctx, state, template)
             update["narrative"] = text
             update["tokens"] = tokens
+            if notes:
+                update["notes"] = notes
     return update
 
 
@@ -82,8 +84,10 @@ def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
     ctx = runtime.context
     update: dict[str, Any] = {"revisions": state.get("revisions", 0) + 1}
     with timed(update, "revise"):
-        text, tokens = revise_narrative(ctx, state, state.get("unsupported", []))
+        text, tokens, notes = revise_narrative(ctx, state, state.get("unsupported", []))
         update["narrative"] = text
         update["tokens"] = tokens
+        if notes:
+            update["notes"] = notes
         update["verification"] = {**(state.get("verification") or {}), "revised": True}
     return update
