@@ -103,8 +103,8 @@ def prefetch_query(text: str) -> None:
     background thread, so the model runs while the current case waits on its database queries."""
     global _prefetcher
     with _lock:
-        if text in _cache or text in _pending:
-            return
+        if text in _cache or text in _pending or len(_pending) >= _CACHE_MAX:
+            return  # known, already on its way, or too many prefetched queries nobody asked for yet
         if _prefetcher is None:
             _prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-prefetch")
         _pending[text] = _prefetcher.submit(_embed_one, text)
