@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import InputInvalid, SleuthError
-from tools.settings import Settings
+from tools.settings import Settings, for_workers
 
 RESULTS = "results.jsonl"
 
@@ -161,6 +161,7 @@ def _run_one(item: tuple[str, str]) -> dict[str, Any]:
 
 def _results_iter(items: list[tuple[str, str]], settings: Settings, model_name: str,
                   workers: int) -> Iterator[dict[str, Any]]:
+    settings = for_workers(settings, workers)
     if workers <= 1 or len(items) <= 1:
         _init_worker(settings, model_name)
         try:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tools.settings import Settings, load_settings
+from tools.settings import Settings, for_workers, load_settings
 
 
 def _private_home(settings: Settings, tmp: Path) -> Settings:
@@ -33,7 +33,7 @@ def bench_agent(settings: Settings, n: int = 100, model: str = "rules") -> dict[
     with Database.open(settings) as db:
         ids = [r[0] for r in db.execute("SELECT alert_id FROM alerts ORDER BY alert_id LIMIT ?", [n + 1]).rows]
     with tempfile.TemporaryDirectory() as tmp:
-        private = _private_home(settings, Path(tmp))
+        private = for_workers(_private_home(settings, Path(tmp)), 1)
         with Investigator(private, model) as inv:
             start = time.perf_counter()
             inv.investigate(ids[0])

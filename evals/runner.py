@@ -45,7 +45,7 @@ from evals.scorers.base import Scorer, quantile
 from evals.scorers.trace import summarize
 from evals.workers import Factory, default_factory, init_worker, run_one, worker_task
 from tools.errors import InputInvalid, NotFound, WorkspaceMissing
-from tools.settings import Settings
+from tools.settings import Settings, for_workers
 
 CASES_FILE = "cases.jsonl"
 META_FILE = "meta.json"
@@ -268,6 +268,7 @@ Result = tuple[str, str | None, str | None, float]
 def case_results(opts: RunOptions, settings: Settings, todo: list[str], workers: int,
                  factory: Factory) -> Iterator[Iterator[Result]]:
     """Start the backend (in process, or a pool of workers) and yield its results as they finish."""
+    settings = for_workers(settings, workers)
     if workers <= 1:
         investigate, close = factory(settings, opts.model)
         try:

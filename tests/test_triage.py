@@ -224,3 +224,17 @@ def test_unreachable_endpoint_fails_each_alert_and_resume_finishes(home: Setting
     assert again.exit_code == 0, again.output
     records = by_alert(read_results(out / RESULTS))
     assert sorted(records) == sorted(ids) and all(r["status"] == "ok" for r in records.values())
+
+
+def test_batch_workers_share_the_cores_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.settings import for_workers, load_settings
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("SLEUTH_DB_THREADS", raising=False)
+    monkeypatch.delenv("SLEUTH_GATHER_THREADS", raising=False)
+    two = for_workers(load_settings(), 2)
+    assert (two.db_threads, two.gather_threads) == (1, 2)
+    assert for_workers(load_settings(), 8).gather_threads == 1
+    monkeypatch.setenv("SLEUTH_DB_THREADS", "3")
+    kept = for_workers(load_settings(gather_threads=4), 2)
+    assert (kept.db_threads, kept.gather_threads) == (3, 4)

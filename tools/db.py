@@ -121,7 +121,7 @@ class Database:
     @classmethod
     def open(cls, settings: Settings) -> Database:
         """Open the workspace database named by the settings."""
-        return cls(settings.db_path, timeout_s=settings.sql_timeout_s)
+        return cls(settings.db_path, timeout_s=settings.sql_timeout_s, threads=settings.db_threads)
 
     def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None,
                 timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
