@@ -377,3 +377,41 @@ def test_mule_network_cluster_and_picture(sample_db: Database, tmp_path: Path) -
     pic = layout(w)
     assert set(case["related_accounts"]) - {collector} <= set(pic.nodes)
     assert render_png(w, tmp_path / "mule.png").stat().st_size < 300_000
+
+
+@pytest.mark.parametrize("entity_max", [-1, 1])
+def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                      entity_max: int) -> None:
+    """Walks over cached flows equal walks that query DuckDB for every hop: with nothing cacheable
+    (-1), and with a mix where only entities of one flow are cached (1); repeated on a warm cache."""
+    from tools.graph import flowcache
+
+    accounts = ["ACC-000001", "ACC-000010", "ACC-000011", "ACC-000031", "ACC-000041", "ACC-000061", "ACC-000070"]
+    tools = [(exposure, {}), (trace, {"direction": "both", "max_hops": 3}), (cycles, {}), (flow_shape, {}),
+             (trace, {"direction": "out", "max_hops": 4, "min_usd": 100.0, "asset": "USDT"})]
+
+    def evidence() -> list[tuple]:
+        return [(ev.rows, ev.facts, ev.summary) for acct in accounts for tool, kw in tools
+                if (ev := tool(db, EvidenceLedger(), acct, as_of=AS_OF, **kw))]
+
+    flowcache._CACHES.pop(db.root, None)
+    cached = evidence()
+    assert len(flowcache.cache_of(db)._entries) > 10
+    assert evidence() == cached  # warm
+    monkeypatch.setattr(flowcache, "ENTITY_MAX", entity_max)
+    flowcache._CACHES.pop(db.root, None)
+    assert evidence() == cached
+
+
+def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
+    from tools.graph.flowcache import FlowCache
+
+    cache = FlowCache(max_rows=3)
+    rows = db.execute("SELECT entity, count(*) FROM flows WHERE counterparty <> entity GROUP BY entity "
+                      "HAVING count(*) = 1 ORDER BY entity LIMIT 5").rows
+    ones = [e for e, _ in rows]
+    assert len(ones) == 5
+    cache.flows(db, ones[:3])
+    cache.flows(db, ones[:1])  # touched: now the most recent
+    cache.flows(db, ones[3:4])
+    assert list(cache._entries) == [ones[2], ones[0], ones[3]] and cache._rows == 3

@@ -92,6 +92,8 @@ class Database:
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._forks: list[Database] = []
+        self.root: Database = _parent.root if _parent is not None else self
+        """The connection this one was forked from (itself if none): caches are kept per root."""
         if _parent is not None:
             # A cursor is a second connection to the same database instance: same read-only file,
             # same locked configuration, its own statement state, so two threads can query at once.

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tools.db import Database
+from tools.graph import flowcache
 from tools.graph.common import FAR_FUTURE, FAR_PAST, Label, classify_accounts, labels_of
 
 RAW_SQL = """(SELECT {i} AS k, counterparty, amount_usd, ts, asset, kind, layer, txn_id FROM flows
@@ -233,13 +234,22 @@ def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, 
         shared["layer"] = later_layer
     ranges = {n.id: _window(n, direction, hop, lo_all, hi_all, span_hours, time_ordered) for n in nodes}
     todo = [n for n in nodes if ranges[n.id][0] <= ranges[n.id][1]]
+    w.lookups += len(todo)
+    cached = flowcache.cache_of(db).flows(db, [n.id for n in todo])
+    kinds = frozenset(hop_kinds) if hop_kinds is not None else None
+    layer = later_layer if hop > 1 and later_layer else None
     out: dict[str, list[tuple]] = {}
-    for b in range(0, len(todo), BATCH):
-        batch = todo[b:b + BATCH]
+    for n in todo:
+        rows = cached.get(n.id)
+        if rows is not None:
+            out[n.id] = _aggregate(flowcache.select(rows, direction, *ranges[n.id], min_usd, asset or None, kinds,
+                                                    layer), cap)
+    busy = [n for n in todo if cached.get(n.id) is None]
+    for b in range(0, len(busy), BATCH):
+        batch = busy[b:b + BATCH]
         params = dict(shared)
         for i, n in enumerate(batch):
             params[f"e{i}"], (params[f"lo{i}"], params[f"hi{i}"]) = n.id, ranges[n.id]
-        w.lookups += len(batch)
         sql = "\nUNION ALL\n".join(RAW_SQL.format(i=i, extra=extra) for i in range(len(batch)))
         per: dict[int, list[tuple]] = {}
         for row in db.execute(sql, params).rows:
