@@ -388,6 +388,7 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
 
     accounts = ["ACC-000001", "ACC-000010", "ACC-000011", "ACC-000031", "ACC-000041", "ACC-000061", "ACC-000070"]
     tools = [(exposure, {}), (trace, {"direction": "both", "max_hops": 3}), (cycles, {}), (flow_shape, {}),
+             (counterparties, {}),
              (trace, {"direction": "out", "max_hops": 4, "min_usd": 100.0, "asset": "USDT"})]
 
     def evidence() -> list[tuple]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
+from tools.graph import flowcache
 from tools.graph.common import classify_accounts, day, labels_of, norm_entity, resolve_as_of, usd, window
 
 FLOWS_SQL = """WITH r AS MATERIALIZED (
@@ -27,6 +29,32 @@ SELECT 'before', counterparty, direction, min(ts), NULL, NULL, NULL FROM r
 WHERE ts < $s AND counterparty IN (SELECT counterparty FROM w) GROUP BY counterparty, direction"""
 COLUMNS = ["counterparty", "is_account", "label", "in_usd", "in_txns", "out_usd", "out_txns", "first_ts", "last_ts",
            "first_seen", "kinds"]
+
+
+def _window_and_before(db: Database, acct: str, start: dt.datetime, end: dt.datetime
+                       ) -> tuple[list[tuple], dict[str, dict[str, dt.datetime]], float]:
+    """The window rows (counterparty, direction, ts, usd, kind, txn) by time and, for each window
+    counterparty, when it was first seen before the window per direction: FLOWS_SQL, or the same
+    from the flow cache when the account's flows are in it."""
+    t0 = time.perf_counter()
+    before: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
+    cached = flowcache.flows_of(db, acct)
+    if cached is None:
+        res = db.execute(FLOWS_SQL, {"a": acct, "s": start, "e": end})  # one scan of the account's rows
+        window_rows = [r[1:] for r in res.rows if r[0] == "window"]
+        for _part, cp, direction, first, *_ in (r for r in res.rows if r[0] == "before"):
+            before[cp][direction] = first
+    else:
+        mine = [r for r in cached if flowcache.moved(r, acct) and r.ts is not None and r.ts <= end]
+        window_rows = [(r.counterparty, r.direction, r.ts, r.amount_usd, r.kind, r.txn_id) for r in mine
+                       if r.ts >= start]
+        seen = {r[0] for r in window_rows}
+        for r in mine:
+            if r.ts < start and r.counterparty in seen:
+                first = before[r.counterparty].get(r.direction)
+                before[r.counterparty][r.direction] = r.ts if first is None else min(first, r.ts)
+    rows = sorted(window_rows, key=lambda r: (r[2], r[5]))
+    return rows, before, (time.perf_counter() - t0) * 1000
 
 
 def counterparties(
@@ -47,12 +75,7 @@ def counterparties(
     acct = norm_entity(account_id)
     ref = resolve_as_of(db, acct, as_of)
     start, end = window(ref, window_days)
-    res = db.execute(FLOWS_SQL, {"a": acct, "s": start, "e": end})  # one scan of the account's rows
-    elapsed = res.elapsed_ms
-    rows = sorted((r[1:] for r in res.rows if r[0] == "window"), key=lambda r: (r[2], r[5]))
-    before: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
-    for _part, cp, direction, first, *_ in (r for r in res.rows if r[0] == "before"):
-        before[cp][direction] = first
+    rows, before, elapsed = _window_and_before(db, acct, start, end)
     per: dict[str, dict[str, Any]] = {}
     for cp, direction, ts, amount, kind, _txn in rows:
         r = per.setdefault(cp, {"in_usd": 0.0, "in_n": 0, "out_usd": 0.0, "out_n": 0, "first": ts, "last": ts,

@@ -19,6 +19,7 @@ import networkx as nx
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.facts import NONE_HOPS
+from tools.graph import flowcache
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
 from tools.graph.walk import Walk, walk, walk_sql
 from tools.schema import RISKY_CATEGORIES
@@ -55,7 +56,7 @@ def exposure(
           "cap_per_node": 50, "no_expand_categories": (*RISKY_CATEGORIES, "exchange")}
     w_out = walk(db, acct, "out", max_hops, **kw)
     w_in = walk(db, acct, "in", max(max_hops, 3), **kw)
-    total = float(db.scalar(FLOW_SQL, {"a": acct, "s": start, "e": end, "kinds": list(CRYPTO_KINDS)}) or 0.0)
+    total = _crypto_total(db, acct, start, end)
 
     hits = _hits(w_out, "sent_to", max_hops) + _hits(w_in, "received_from", max_hops)
     hits.sort(key=lambda h: (h["hops"], -h["reaching_usd"], h["address"]))
@@ -74,6 +75,18 @@ def exposure(
                          columns=COLUMNS, rows=rows, facts=facts,
                          summary=_summary(acct, start, end, total, hits, facts, max_hops, w_out, w_in),
                          elapsed_ms=w_out.elapsed_ms + w_in.elapsed_ms)
+
+
+def _crypto_total(db: Database, acct: str, start: dt.datetime, end: dt.datetime) -> float:
+    """FLOW_SQL: the account's crypto deposits and withdrawals in the window, in USD."""
+    cached = flowcache.flows_of(db, acct)
+    if cached is None:
+        return float(db.scalar(FLOW_SQL, {"a": acct, "s": start, "e": end, "kinds": list(CRYPTO_KINDS)}) or 0.0)
+    total = 0.0
+    for r in flowcache.between(cached, start, end):
+        if r.kind in CRYPTO_KINDS and r.amount_usd is not None:
+            total += r.amount_usd
+    return total
 
 
 def _hits(w: Walk, label: str, max_hops: int) -> list[dict]:

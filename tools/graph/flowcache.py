@@ -26,7 +26,7 @@ CACHE_ROWS = 100_000  # about 40 MB of Python tuples
 BATCH = 50
 
 FETCH_SQL = """(SELECT {i} AS k, direction, counterparty, amount_usd, ts, asset, kind, layer, txn_id FROM flows
-WHERE entity = $e{i} AND counterparty <> entity LIMIT $cap)"""
+WHERE entity = $e{i} LIMIT $cap)"""
 
 
 class Flow(NamedTuple):
@@ -52,7 +52,8 @@ class FlowCache:
         self._lock = threading.Lock()
 
     def flows(self, db: Database, entities: Iterable[str]) -> dict[str, tuple[Flow, ...] | None]:
-        """Each entity's flows; None for one with more than ENTITY_MAX (query it directly)."""
+        """Each entity's flows (its trades with itself included); None for one with more than
+        ENTITY_MAX (query it directly)."""
         wanted = list(dict.fromkeys(entities))
         out: dict[str, tuple[Flow, ...] | None] = {}
         with self._lock:
@@ -91,6 +92,11 @@ _CACHES: weakref.WeakKeyDictionary[Database, FlowCache] = weakref.WeakKeyDiction
 _caches_lock = threading.Lock()
 
 
+def moved(r: Flow, entity: str) -> bool:
+    """`counterparty <> entity`: a movement to or from someone else, not a trade with itself."""
+    return r.counterparty is not None and r.counterparty != entity
+
+
 def cache_of(db: Database) -> FlowCache:
     """The flow cache of this connection's database instance (shared with its forks)."""
     root = db.root
@@ -101,13 +107,23 @@ def cache_of(db: Database) -> FlowCache:
         return cache
 
 
-def select(rows: Iterable[Flow], direction: str, lo: dt.datetime, hi: dt.datetime, min_usd: float,
+def flows_of(db: Database, entity: str) -> tuple[Flow, ...] | None:
+    """One entity's cached flows, or None when it has too many to keep."""
+    return cache_of(db).flows(db, [entity])[entity]
+
+
+def between(rows: Iterable[Flow], lo: dt.datetime, hi: dt.datetime) -> Iterable[Flow]:
+    """`ts BETWEEN lo AND hi`, in storage order."""
+    return (r for r in rows if r.ts is not None and lo <= r.ts <= hi)
+
+
+def select(rows: Iterable[Flow], entity: str, direction: str, lo: dt.datetime, hi: dt.datetime, min_usd: float,
            asset: str | None, kinds: frozenset[str] | None, layer: str | None) -> list[tuple]:
     """The rows `walk.RAW_SQL` would return for these filters (NULLs fail every comparison, as in
     SQL), as (counterparty, amount_usd, ts, asset, kind, layer, txn_id), in storage order."""
     out = []
     for r in rows:
-        if r.direction != direction or r.ts is None or r.amount_usd is None:
+        if r.direction != direction or r.ts is None or r.amount_usd is None or not moved(r, entity):
             continue
         if not (lo <= r.ts <= hi) or r.amount_usd < min_usd:
             continue

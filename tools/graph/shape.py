@@ -21,6 +21,7 @@ from collections import defaultdict
 
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
+from tools.graph import flowcache
 from tools.graph.common import day, forwarded_within, norm_entity, resolve_as_of, usd, window
 from tools.graph.walk import Walk, walk
 
@@ -48,7 +49,7 @@ def flow_shape(
     acct = norm_entity(account_id)
     ref = resolve_as_of(db, acct, as_of)
     start, end = window(ref, window_days)
-    rows = db.execute(ROWS_SQL, {"a": acct, "s": start, "e": end + dt.timedelta(hours=SPAN_H)}).rows
+    rows = _window_rows(db, acct, start, end + dt.timedelta(hours=SPAN_H))
     ins = [(ts, amt) for d, _, ts, amt in rows if d == "in" and ts <= end]
     outs = [(ts, amt) for d, _, ts, amt in rows if d == "out"]
     inflow = sum(a for _, a in ins)
@@ -86,6 +87,15 @@ def flow_shape(
     return ledger.record("flow_shape", {"account_id": acct, "as_of": ref, "window_days": window_days},
                          query=ROWS_SQL, columns=COLUMNS, rows=out_rows, facts=facts, summary=summary,
                          elapsed_ms=w.elapsed_ms)
+
+
+def _window_rows(db: Database, acct: str, lo: dt.datetime, hi: dt.datetime) -> list[tuple]:
+    """ROWS_SQL's rows: from the flow cache when the account's flows are in it."""
+    cached = flowcache.flows_of(db, acct)
+    if cached is None:
+        return db.execute(ROWS_SQL, {"a": acct, "s": lo, "e": hi}).rows
+    return [(r.direction, r.counterparty, r.ts, r.amount_usd) for r in flowcache.between(cached, lo, hi)
+            if flowcache.moved(r, acct)]
 
 
 def _common_sink(w: Walk) -> tuple[str | None, list[str]]:
@@ -129,11 +139,17 @@ def _bipartite(db: Database, w: Walk, start: dt.datetime, end: dt.datetime) -> t
     if len(receivers) < 2:
         return 0, [], []
     pays: dict[str, set[str]] = defaultdict(set)
-    # one statement: a UNION ALL of point look-ups, one per receiver (each pruned by the entity zone maps)
-    sql = "\nUNION ALL\n".join(SENDERS_SQL.format(i=i) for i in range(len(receivers)))
-    params: dict[str, object] = {"s": start, "e": end, **{f"r{i}": r for i, r in enumerate(receivers)}}
-    for k, s in db.execute(sql, params).rows:
-        pays[s].add(receivers[k])
+    cached = flowcache.cache_of(db).flows(db, receivers)
+    for r in receivers:
+        for f in flowcache.between(cached[r] or (), start, end):
+            if f.direction == "in" and flowcache.moved(f, r):
+                pays[f.counterparty].add(r)
+    busy = [r for r in receivers if cached[r] is None]
+    if busy:  # one statement: a UNION ALL of point look-ups, one per receiver (each pruned by the zone maps)
+        sql = "\nUNION ALL\n".join(SENDERS_SQL.format(i=i) for i in range(len(busy)))
+        params: dict[str, object] = {"s": start, "e": end, **{f"r{i}": r for i, r in enumerate(busy)}}
+        for k, s in db.execute(sql, params).rows:
+            pays[s].add(busy[k])
     others = sorted((s for s in pays if s != w.root and len(pays[s]) >= 2), key=lambda s: (-len(pays[s]), s))[:12]
     best: tuple[int, list[str], list[str]] = (0, [], [])
     mine = pays.get(w.root, set())

@@ -242,7 +242,7 @@ def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, 
     for n in todo:
         rows = cached.get(n.id)
         if rows is not None:
-            out[n.id] = _aggregate(flowcache.select(rows, direction, *ranges[n.id], min_usd, asset or None, kinds,
+            out[n.id] = _aggregate(flowcache.select(rows, n.id, direction, *ranges[n.id], min_usd, asset or None, kinds,
                                                     layer), cap)
     busy = [n for n in todo if cached.get(n.id) is None]
     for b in range(0, len(busy), BATCH):
