@@ -416,3 +416,17 @@ def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
     cache.flows(db, ones[:1])  # touched: now the most recent
     cache.flows(db, ones[3:4])
     assert list(cache._entries) == [ones[2], ones[0], ones[3]] and cache._rows == 3
+
+
+def test_labels_read_whole_equal_labels_looked_up(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.graph import common
+
+    entities = [r[0] for r in db.execute("SELECT DISTINCT counterparty FROM flows ORDER BY 1").rows]
+    common._ALL_LABELS.pop(db.root, None)
+    whole = common.labels_of(db, entities)
+    assert whole and common._ALL_LABELS[db.root] is not None
+    monkeypatch.setattr(common, "LABELS_IN_MEMORY", 0)
+    common._ALL_LABELS.pop(db.root, None)
+    common._MEMO.pop(db, None)
+    assert common.labels_of(db, entities) == whole
+    assert common._ALL_LABELS[db.root] is None

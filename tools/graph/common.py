@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -131,23 +132,46 @@ def labels_of(db: Database, entities: Iterable[str]) -> dict[str, Label]:
     ents = set(entities)
     if not ents or not has_table(db, "addresses"):
         return {}
+    every = _all_labels(db)
+    if every is not None:
+        return {e: lab for e in ents if (lab := every.get(e)) is not None}
 
     def fetch(todo: list[str]) -> dict[str, Any]:
-        cols = address_columns(db)
-        list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
-        name_expr = "entity_name" if "entity_name" in cols else "NULL"
-        key = "address_norm" if "address_norm" in cols else "address"
-        rows = db.execute(
-            f"SELECT {key}, category, {list_expr}, {name_expr} FROM addresses "
-            f"WHERE {key} IN (SELECT unnest($e)) ORDER BY {key}, list_contains($risky, category) DESC, category",
-            {"e": todo, "risky": list(RISKY_CATEGORIES)},
-        ).rows
-        found: dict[str, Label] = {}
-        for addr, cat, lst, name in rows:
-            found.setdefault(addr, Label(cat, str(lst or ""), name))
-        return found
+        return _read_labels(db, "WHERE {key} IN (SELECT unnest($e))", {"e": todo})
 
     return _remembered(db, "labels", ents, fetch)
+
+
+#: A screening table up to this many rows is read whole, once per connection: a case looks up a few
+#: dozen counterparties in several statements, each about 1.5 ms of DuckDB set-up for a few rows.
+LABELS_IN_MEMORY = 200_000
+_ALL_LABELS: weakref.WeakKeyDictionary[Database, dict[str, Label] | None] = weakref.WeakKeyDictionary()
+_labels_lock = threading.Lock()
+
+
+def _all_labels(db: Database) -> dict[str, Label] | None:
+    """Every label of a small `addresses` table, shared by a connection and its forks; None if large."""
+    with _labels_lock:
+        if db.root not in _ALL_LABELS:
+            n = db.scalar("SELECT count(*) FROM addresses")
+            _ALL_LABELS[db.root] = _read_labels(db, "", {}) if n <= LABELS_IN_MEMORY else None
+        return _ALL_LABELS[db.root]
+
+
+def _read_labels(db: Database, where: str, params: dict[str, Any]) -> dict[str, Label]:
+    cols = address_columns(db)
+    list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
+    name_expr = "entity_name" if "entity_name" in cols else "NULL"
+    key = "address_norm" if "address_norm" in cols else "address"
+    rows = db.execute(
+        f"SELECT {key}, category, {list_expr}, {name_expr} FROM addresses {where.format(key=key)} "
+        f"ORDER BY {key}, list_contains($risky, category) DESC, category",
+        {**params, "risky": list(RISKY_CATEGORIES)},
+    ).rows
+    found: dict[str, Label] = {}
+    for addr, cat, lst, name in rows:
+        found.setdefault(addr, Label(cat, str(lst or ""), name))
+    return found
 
 
 _ADDR_COLS: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()
