@@ -384,7 +384,7 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
                                                       entity_max: int) -> None:
     """Walks over cached flows equal walks that query DuckDB for every hop: with nothing cacheable
     (-1), and with a mix where only entities of one flow are cached (1); repeated on a warm cache."""
-    from tools.graph import flowcache
+    from tools import flowcache
 
     accounts = ["ACC-000001", "ACC-000010", "ACC-000011", "ACC-000031", "ACC-000041", "ACC-000061", "ACC-000070"]
     tools = [(exposure, {}), (trace, {"direction": "both", "max_hops": 3}), (cycles, {}), (flow_shape, {}),
@@ -405,7 +405,7 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
 
 
 def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
-    from tools.graph.flowcache import FlowCache
+    from tools.flowcache import FlowCache
 
     cache = FlowCache(max_rows=3)
     rows = db.execute("SELECT entity, count(*) FROM flows WHERE counterparty <> entity GROUP BY entity "

@@ -60,7 +60,14 @@ EXPECTED = {
 }
 
 
-def test_every_profile_fact_computed_exactly(db: Database) -> None:
+@pytest.mark.parametrize("path", ["flow_cache", "sql"])
+def test_every_profile_fact_computed_exactly(db: Database, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Both ways of reading the account's flows: the in-memory cache and DuckDB (a busy account)."""
+    from tools import flowcache
+
+    if path == "sql":
+        monkeypatch.setattr(flowcache, "ENTITY_MAX", -1)
+    flowcache._CACHES.pop(db.root, None)
     ev = profile(db, EvidenceLedger(), pw.SUBJECT, pw.AS_OF, alert_id=pw.ALERT)
     assert set(ev.facts) == set(facts_of("profile"))
     assert ev.facts == EXPECTED
@@ -179,3 +186,19 @@ def test_default_as_of_is_the_end_of_the_data(db: Database) -> None:
     ev = profile(db, EvidenceLedger(), pw.SUBJECT)
     assert ev.args["as_of"] == "2026-10-02 10:00:00"  # TX-A01, the workspace's latest movement
     assert ev.facts["window_out_usd"] == 32900.0
+
+
+def test_profile_from_cached_flows_equals_profile_from_sql(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import flowcache
+
+    accounts = [r[0] for r in db.execute("SELECT account_id FROM accounts ORDER BY 1").rows]
+    moments = [pw.AS_OF - dt.timedelta(days=d) for d in (0, 20, 75)]
+
+    def profiles() -> list[tuple]:
+        flowcache._CACHES.pop(db.root, None)
+        return [(ev.rows, ev.facts, ev.summary) for a in accounts for at in moments
+                if (ev := profile(db, EvidenceLedger(), a, at))]
+
+    cached = profiles()
+    monkeypatch.setattr(flowcache, "ENTITY_MAX", -1)
+    assert profiles() == cached

@@ -20,6 +20,7 @@ from tools.alerts import resolve_as_of
 from tools.db import Database
 from tools.errors import InputInvalid, NotFound
 from tools.evidence import Evidence, EvidenceLedger, FactValue
+from tools.flowcache import Flow, flows_of
 from tools.introspect import data_span, table_columns
 from tools.profile_summary import render_summary
 from tools.screening import match_addresses
@@ -49,6 +50,7 @@ SELECT CASE WHEN ts < $ws THEN 'baseline' ELSE 'window' END AS period, asset,
 FROM flows
 WHERE entity = $acc AND layer = 'exchange' AND ts <= $as_of
 GROUP BY ALL
+ORDER BY period, asset
 """
 
 # Money movements of the window in time order (ins before outs at the same instant), with whether a
@@ -149,9 +151,10 @@ class Period:
     assets: dict[str, float] = field(default_factory=dict)
 
 
-def _periods(db: Database, params: dict[str, Any]) -> dict[str, Period]:
+def _periods(db: Database, params: dict[str, Any], cached: tuple[Flow, ...] | None) -> dict[str, Period]:
     out = {"baseline": Period(), "window": Period()}
-    for period, asset, txns, trades, in_usd, out_usd, fiat, near, cwd, volume in db.execute(PERIOD_SQL, params).rows:
+    groups = db.execute(PERIOD_SQL, params).rows if cached is None else _period_groups(cached, params)
+    for period, asset, txns, trades, in_usd, out_usd, fiat, near, cwd, volume in groups:
         p = out[period]
         p.txns += txns
         p.trades += trades
@@ -163,6 +166,32 @@ def _periods(db: Database, params: dict[str, Any]) -> dict[str, Period]:
         if volume > 0:
             p.assets[asset or "?"] = p.assets.get(asset or "?", 0.0) + volume
     return out
+
+
+def _period_groups(rows: tuple[Flow, ...], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """PERIOD_SQL's groups from the account's cached flows: same filters, sums in storage order,
+    groups in its ORDER BY (NULL asset last)."""
+    ws, as_of, near, thr = params["ws"], params["as_of"], params["near"], params["thr"]
+    groups: dict[tuple[str, str | None], list[Any]] = {}
+    for r in rows:
+        if r.layer != "exchange" or r.ts is None or r.ts > as_of:
+            continue
+        g = groups.setdefault(("baseline" if r.ts < ws else "window", r.asset), [0, 0, 0.0, 0.0, 0, 0, 0, 0.0])
+        g[0] += 1
+        g[1] += r.kind == "trade"
+        usd = r.amount_usd
+        if usd is not None:
+            if r.direction == "in":
+                g[2] += usd
+            elif r.direction == "out":
+                g[3] += usd
+            g[7] += usd
+        if r.kind == "fiat_deposit" and r.direction == "in":
+            g[4] += 1
+            g[5] += usd is not None and near <= usd < thr
+        g[6] += r.kind == "crypto_withdrawal" and r.direction == "out"
+    order = sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] or ""))
+    return [(period, asset, *groups[(period, asset)]) for period, asset in order]
 
 
 class Move(NamedTuple):
@@ -178,13 +207,25 @@ class Move(NamedTuple):
     held_before: float
 
 
-def _window_moves(db: Database, sql: str, params: dict[str, Any], held: float) -> list[Move]:
+def _window_moves(db: Database, params: dict[str, Any], held: float, cached: tuple[Flow, ...] | None) -> list[Move]:
     """Window movements in time order; `held` is the net USD at the window start."""
+    rows = db.execute(WINDOW_SQL, params).rows if cached is None else _window_rows(cached, params)
     moves = []
-    for ts, txn_id, kind, direction, counterparty, usd, seen in db.execute(sql, params).rows:
+    for ts, txn_id, kind, direction, counterparty, usd, seen in rows:
         moves.append(Move(ts, txn_id, kind, direction, counterparty, usd, bool(seen), held))
         held += usd if direction == "in" else -usd
     return moves
+
+
+def _window_rows(rows: tuple[Flow, ...], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """WINDOW_SQL's rows from the account's cached flows (a NULL comparison is false, as in SQL)."""
+    ws, as_of = params["ws"], params["as_of"]
+    exchange = [r for r in rows if r.layer == "exchange" and r.ts is not None]
+    before = {r.counterparty for r in exchange if r.ts < ws and r.counterparty is not None}
+    out = [(r.ts, r.txn_id, r.kind, r.direction, r.counterparty, r.amount_usd,
+            r.kind == "crypto_withdrawal" and r.counterparty in before)
+           for r in exchange if ws <= r.ts <= as_of and r.direction is not None and r.direction != "self"]
+    return sorted(out, key=lambda m: (m[0], m[3], m[1]))
 
 
 def _account(db: Database, account_id: str) -> dict[str, Any]:
@@ -281,9 +322,10 @@ def profile(db: Database, ledger: EvidenceLedger, account_id: str, as_of: dt.dat
     as_of = resolve_as_of(db, as_of)
     ws = as_of - dt.timedelta(days=window_days)
     params = {"acc": account_id, "as_of": as_of, "ws": ws}
-    periods = _periods(db, {**params, "near": NEAR_LOW, "thr": THRESHOLD})
+    cached = flows_of(db, account_id)  # the account's flows, when few enough to keep in memory
+    periods = _periods(db, {**params, "near": NEAR_LOW, "thr": THRESHOLD}, cached)
     base, win = periods["baseline"], periods["window"]
-    moves = _window_moves(db, WINDOW_SQL, params, base.in_usd - base.out_usd)
+    moves = _window_moves(db, params, base.in_usd - base.out_usd, cached)
     logins = _logins(db, params)
     p2p_sql, p2p = _p2p(db, params, acct["registered_at"])
     prior = _prior_alerts(db, params, alert_id)

@@ -14,9 +14,9 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
+from tools import flowcache
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
-from tools.graph import flowcache
 from tools.graph.common import classify_accounts, day, labels_of, norm_entity, resolve_as_of, usd, window
 
 FLOWS_SQL = """WITH r AS MATERIALIZED (

@@ -16,10 +16,10 @@ import datetime as dt
 
 import networkx as nx
 
+from tools import flowcache
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.facts import NONE_HOPS
-from tools.graph import flowcache
 from tools.graph.common import day, norm_entity, resolve_as_of, usd, window
 from tools.graph.walk import Walk, walk, walk_sql
 from tools.schema import RISKY_CATEGORIES

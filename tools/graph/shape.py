@@ -19,9 +19,9 @@ import datetime as dt
 import itertools
 from collections import defaultdict
 
+from tools import flowcache
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
-from tools.graph import flowcache
 from tools.graph.common import day, forwarded_within, norm_entity, resolve_as_of, usd, window
 from tools.graph.walk import Walk, walk
 

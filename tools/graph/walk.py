@@ -21,8 +21,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tools import flowcache
 from tools.db import Database
-from tools.graph import flowcache
 from tools.graph.common import FAR_FUTURE, FAR_PAST, Label, classify_accounts, labels_of
 
 RAW_SQL = """(SELECT {i} AS k, counterparty, amount_usd, ts, asset, kind, layer, txn_id FROM flows
