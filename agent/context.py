@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from tools.db import Database
 from tools.evidence import EvidenceLedger
+from tools.playbooks.load import PlaybookSet
 from tools.settings import Settings
 
 
@@ -33,3 +34,14 @@ class InvestigationContext:
         default=False, metadata={"description": "Chat mode: interrupt for approval of account-affecting actions."})
     record: bool = field(default=True, metadata={"description": "Write the case store and audit log."})
     playbook_k: int = field(default=3, metadata={"description": "Playbooks retrieved per alert."})
+    _playbooks: Any = field(default=None, repr=False)
+
+    @property
+    def playbooks(self) -> PlaybookSet:
+        """The playbooks of this case, read once: every node of a case sees the same version (an
+        edit mid-case applies from the next case) and none pays for the files' stat again."""
+        if self._playbooks is None:
+            from tools.playbooks.load import load_playbooks
+
+            self._playbooks = load_playbooks()
+        return self._playbooks

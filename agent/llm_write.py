@@ -17,6 +17,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from agent.context import InvestigationContext
 from agent.prompts import NARRATIVE_SYSTEM, REVISE_SYSTEM, SUMMARY_SYSTEM
 from agent.state import CaseState
+from tools.playbooks.load import PlaybookSet
 
 SUMMARY_MAX_TOKENS = 220
 
@@ -42,10 +43,8 @@ def _call(ctx: InvestigationContext, system: str, user: str, key: str) -> tuple[
     return text.strip(), {f"tok_{key}": int(usage.get("total_tokens", 0))}
 
 
-def _must_state(state: CaseState) -> str:
-    from tools.playbooks.load import load_playbooks
-
-    pb = load_playbooks().by_typology.get(state["decision"]["typology"])
+def _must_state(state: CaseState, playbooks: PlaybookSet) -> str:
+    pb = playbooks.by_typology.get(state["decision"]["typology"])
     return ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
 
 
@@ -75,7 +74,7 @@ def write_narrative(ctx: InvestigationContext, state: CaseState,
     """The model's narrative from the template's facts (the template itself if it returns nothing),
     its token counts and notes."""
     decision = state["decision"]
-    head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{_must_state(state)}"
+    head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{_must_state(state, ctx.playbooks)}"
     if ctx.style == "router":
         text, tokens = _call(ctx, SUMMARY_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
         narrative, notes = _with_summary(text, template, fallback=template)
@@ -89,7 +88,7 @@ def revise_narrative(ctx: InvestigationContext, state: CaseState,
     """One revision: the narrative (or its summary), the checker's findings, and the fact sheet again."""
     from agent.nodes.narrate import _template
 
-    template = _template(state)
+    template = _template(state, ctx.playbooks)
     narrative = state.get("narrative", "")
     problems = "\n- ".join(unsupported)
     if ctx.style == "router" and narrative.startswith("Summary:"):

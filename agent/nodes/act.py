@@ -11,17 +11,18 @@ from agent.context import InvestigationContext
 from agent.nodes.common import ledger_map, timed
 from agent.report import Action, CaseDecision, CaseReport, Verification
 from agent.state import CaseState
+from tools.playbooks.load import PlaybookSet
 from tools.schema import ACCOUNT_AFFECTING_ACTIONS
 
 DEFAULT_ACTIONS = {"close": ["close"], "escalate": ["escalate_l2", "request_information"],
                    "sar": ["file_sar", "escalate_l2"]}
 
 
-def policy_actions(typology: str, disposition: str) -> list[str]:
+def policy_actions(typology: str, disposition: str, playbooks: PlaybookSet | None = None) -> list[str]:
     """The actions the playbook's policy lists for this decision (defaults when it has none)."""
     from tools.playbooks.load import load_playbooks
 
-    pb = load_playbooks().by_typology.get(typology)
+    pb = (playbooks or load_playbooks()).by_typology.get(typology)
     listed = list(getattr(pb.actions, disposition, []) or []) if pb is not None else []
     return listed or DEFAULT_ACTIONS[disposition]
 
@@ -35,7 +36,7 @@ def recommend(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[
     update: dict[str, Any] = {}
     with timed(update, "recommend"):
         decision = state["decision"]
-        names = policy_actions(decision["typology"], decision["disposition"])
+        names = policy_actions(decision["typology"], decision["disposition"], runtime.context.playbooks)
         actions = [
             Action(index=i, action=name,
                    reason=f"{decision['disposition']} policy of the {decision['typology']} playbook",
@@ -49,7 +50,6 @@ def recommend(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[
 def build_report(state: CaseState, ctx: InvestigationContext) -> CaseReport:
     """Assemble the CaseReport from the final state."""
     from agent.prompts import PROMPT_VERSION
-    from tools.playbooks.load import load_playbooks
 
     cited = [p.get("citation", "") for p in state.get("passages", [])]
     return CaseReport(
@@ -60,7 +60,7 @@ def build_report(state: CaseState, ctx: InvestigationContext) -> CaseReport:
         actions=[Action.model_validate(a) for a in state.get("actions", [])],
         evidence=list(ledger_map(state).values()), playbooks_cited=[c for c in cited if c],
         scorecards=state.get("scorecards", {}), model=ctx.model_name, style=ctx.style,
-        prompt_version=PROMPT_VERSION, playbook_version=load_playbooks().version,
+        prompt_version=PROMPT_VERSION, playbook_version=ctx.playbooks.version,
         timings_ms=state.get("timings", {}), tokens={k: int(v) for k, v in (state.get("tokens") or {}).items()},
         trace=state.get("trace", []), notes=state.get("notes", []), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )

@@ -22,9 +22,7 @@ from agent.state import CaseState
 
 def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDecision, dict[str, Any]]:
     """The scorecard decision: best-matching typology and its policy's disposition."""
-    from tools.playbooks.load import load_playbooks
-
-    playbooks = load_playbooks()
+    playbooks = ctx.playbooks
     facts = facts_of(state)
     evidence = state.get("evidence", [])
     cards: list[Scorecard] = [score_playbook(playbooks.by_typology[t], facts) for t in state.get("candidates", [])]

@@ -28,9 +28,7 @@ FACTLESS_TOOLS = ("trace",)
 
 def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str, EvidenceStep]]:
     """(typology, step) for the union of the candidates' evidence steps, deduplicated by tool and arguments."""
-    from tools.playbooks.load import load_playbooks
-
-    playbooks = load_playbooks()
+    playbooks = ctx.playbooks
     seen: set[str] = set()
     plan = []
     for typ in state.get("candidates", []):

@@ -12,13 +12,12 @@ from agent.nodes.common import ledger_map, timed
 from agent.report import Verification
 from agent.state import CaseState
 from agent.verifier import strip_unsupported, verify
+from tools.playbooks.load import PlaybookSet
 
 
-def _template(state: CaseState) -> str:
-    from tools.playbooks.load import load_playbooks
-
+def _template(state: CaseState, playbooks: PlaybookSet) -> str:
     decision = state["decision"]
-    pb = load_playbooks().by_typology.get(decision.get("typology", ""))
+    pb = playbooks.by_typology.get(decision.get("typology", ""))
     return build_narrative(state["alert"], ledger_map(state), decision, state.get("scorecards", {}),
                            pb.title if pb else None, pb.narrative.template if pb else None)
 
@@ -28,7 +27,7 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
     ctx = runtime.context
     update: dict[str, Any] = {}
     with timed(update, "draft_narrative"):
-        template = _template(state)
+        template = _template(state, ctx.playbooks)
         if ctx.model is None:
             update["narrative"] = template
         else:

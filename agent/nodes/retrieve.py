@@ -14,14 +14,13 @@ from agent.state import CaseState
 def retrieve_playbooks(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Candidate typologies: the top-k retrieved playbooks, plus any whose triggers name the rule
     (all playbooks, retrieved ones first, when no playbook knows the rule)."""
-    from tools.playbooks.load import load_playbooks
     from tools.playbooks.retrieve import alert_query, search_playbooks
 
     ctx = runtime.context
     alert = state["alert"]
     update: dict[str, Any] = {}
     with timed(update, "retrieve_playbooks"):
-        playbooks = load_playbooks()
+        playbooks = ctx.playbooks
         query = alert_query(alert["rule_id"], alert["description"])
         passages = search_playbooks(query, k=max(8, ctx.playbook_k * 3), settings=ctx.settings)
         ranked: list[str] = []
