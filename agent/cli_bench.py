@@ -40,4 +40,4 @@ def bench_triage_cmd(workers: int = typer.Option(2, "--workers", "-w", help="Wor
         return
     console.print(f"bench triage ({result['model']}, {result['workers']} workers): {result['alerts']} alerts "
                   f"({result['ok']} ok) in {result['seconds']} s wall = [bold]{result['alerts_per_s']} alerts/s[/] "
-                  f"({result['alerts_per_s_after_start']}/s after worker start-up)")
+                  f"({result['alerts_per_s_steady']}/s once the first alert is done: worker start-up excluded)")

@@ -192,9 +192,11 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
     items = [i for i in select_alerts(settings, which) if i[0] not in done]
     total = len(items) + len(done)
     start = time.perf_counter()
+    first_at: float | None = None
     new = 0
     with open(path, "a", encoding="utf-8") as fh:
         for rec in _results_iter(items, settings, model_name, workers):
+            first_at = first_at or time.perf_counter()
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -204,7 +206,9 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
     elapsed = time.perf_counter() - start
     records = read_results(path)
     _write_parquet(records, out_dir / "results.parquet")
+    steady = (new - 1) / (start + elapsed - first_at) if first_at is not None and new > 1 else None
     return {"records": records, "new": new, "skipped": len(done), "elapsed_s": elapsed, "path": path,
+            "steady_per_s": steady,
             "parquet": out_dir / "results.parquet"}
 
 

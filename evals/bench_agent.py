@@ -64,4 +64,4 @@ def bench_triage(settings: Settings, workers: int = 2, model: str = "rules") -> 
     ok = sum(1 for r in records if r["status"] == "ok")
     return {"model": model, "workers": workers, "alerts": len(records), "ok": ok, "seconds": round(wall, 2),
             "alerts_per_s": round(len(records) / wall, 2),
-            "alerts_per_s_after_start": round(result["new"] / result["elapsed_s"], 2)}
+            "alerts_per_s_steady": round(result["steady_per_s"] or 0.0, 2)}
