@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -281,16 +282,17 @@ class PlaybookSet:
     directory: Path
     playbooks: tuple[Playbook, ...]
 
-    @property
+    @cached_property
     def by_typology(self) -> dict[str, Playbook]:
-        """typology -> playbook (a grouped playbook appears under each of its typologies)."""
+        """typology -> playbook (a grouped playbook appears under each of its typologies); built
+        once per set, as every node of every case looks playbooks up by typology."""
         return {t: pb for pb in self.playbooks for t in pb.typologies}
 
-    @property
+    @cached_property
     def by_name(self) -> dict[str, Playbook]:
         return {pb.name: pb for pb in self.playbooks}
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Hash of every playbook's content hash: what a case report records as the playbook version."""
         joined = "\n".join(f"{pb.name}:{pb.content_hash}" for pb in self.playbooks)
