@@ -91,7 +91,8 @@ class RunLog(BaseModel):
     models_seen: list[str] = Field(default_factory=list, description="Every `report.model` value seen.")
     prompt_versions: list[str] = Field(default_factory=list, description="Prompt version hashes seen in the reports.")
     playbook_versions: list[str] = Field(default_factory=list, description="Playbook version hashes seen in the reports.")
-    code: CodeVersion = Field(default_factory=CodeVersion, description="Code version of the harness and agent.")
+    code: CodeVersion = Field(default_factory=CodeVersion, description="Code version of the harness and agent, as the run's first session "
+                             "recorded it at its start (the notes say if a resume ran other code).")
     case_set: CaseSetInfo = Field(description="The case file.")
     judge: str | None = Field(None, description="Judge model (backend:model) when --judge was used.")
     judge_repeats: int = Field(1, description="Judgements per case (--repeats).")

@@ -213,3 +213,19 @@ def test_retry_failed_reruns_only_failed_cases(tmp_path: Path) -> None:
     assert seen == ["ALT-3"]
     assert fixed.metrics["disposition"]["errors"] == 0 and len(fixed.cases) == 6
     assert len((out / CASES_FILE).read_text().splitlines()) == 7  # the retried line supersedes the failed one
+
+
+def test_the_log_names_the_code_that_started_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run resumed on other code keeps the first session's version, and its notes say so."""
+    import evals.version
+    from evals.log import CodeVersion
+
+    cases, out, settings = write_cases(tmp_path), tmp_path / "run", settings_for(tmp_path)
+    monkeypatch.setattr(evals.version, "code_version", lambda: CodeVersion(describe="v1-aaaa", commit="a" * 40))
+    with pytest.raises(Crash):
+        run_eval(RunOptions(cases=cases, model="rules", out=out), settings, factory=crashing_factory)
+    monkeypatch.setattr(evals.version, "code_version", lambda: CodeVersion(describe="v1-bbbb", commit="b" * 40))
+    log, _ = run_eval(RunOptions(cases=cases, model="rules", out=out, resume=True), settings, factory=fake_factory)
+    assert log.code.describe == "v1-aaaa"
+    assert any("different code: v1-aaaa, v1-bbbb" in n for n in log.notes)
+    assert load_run(out).code.commit == "a" * 40
