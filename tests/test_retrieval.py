@@ -325,3 +325,30 @@ def test_new_model_version_rebuilds_the_index(tmp_path: Path, fake_model: list[i
     assert third.rebuilt and "index_format" in third.reason
     assert not index.build_index(settings).changed
     assert index.build_index(settings, rebuild=True).reason == "--rebuild"
+
+
+def test_a_saved_snapshot_serves_search_without_chroma(tmp_path: Path, fake_model: list[int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new process whose playbooks match the saved copy searches without opening Chroma; once a
+    playbook changes, the copy is not used."""
+    from tools.playbooks import retrieve as retrieve_module
+
+    pbdir = tmp_path / "playbooks"
+    shutil.copytree(default_dir(), pbdir)
+    settings = load_settings(home=tmp_path / "home")
+    index.build_index(settings, pbdir)
+    query = "TM-STR-01 fiat deposits just under 10,000 USD"
+    first = [p.as_dict() for p in search_playbooks(query, k=3, settings=settings, directory=pbdir)]
+    assert (settings.chroma_dir / retrieve_module.SAVED_SNAPSHOT).exists()
+
+    def no_chroma(*_: object) -> None:
+        raise AssertionError("Chroma opened")
+
+    monkeypatch.setattr(retrieve_module, "_snapshots", {})
+    monkeypatch.setattr(retrieve_module, "_clients", {})
+    monkeypatch.setattr(index, "open_client", no_chroma)
+    assert [p.as_dict() for p in search_playbooks(query, k=3, settings=settings, directory=pbdir)] == first
+    path = pbdir / "fan_in.md"
+    path.write_text(path.read_text().replace("## What it is\n", "## What it is\n\nZebra marker sentence.\n"))
+    with pytest.raises(AssertionError, match="Chroma opened"):
+        search_playbooks(query, k=3, settings=settings, directory=pbdir)

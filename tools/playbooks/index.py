@@ -133,5 +133,5 @@ def build_index(settings: Settings, directory: Path | None = None, *, rebuild: b
     if report.changed:
         from tools.playbooks.retrieve import invalidate_cache
 
-        invalidate_cache()
+        invalidate_cache(settings.chroma_dir)
     return report

@@ -27,7 +27,9 @@ loaded, so a query costs one embedding.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 import threading
 from collections import Counter
@@ -161,10 +163,19 @@ _snapshots: dict[Path, _Snapshot] = {}
 _clients: dict[Path, Any] = {}
 
 
-def invalidate_cache() -> None:
-    """Forget in-memory snapshots (after an index run in this process)."""
+def invalidate_cache(chroma_dir: Path | None = None) -> None:
+    """Forget in-memory snapshots (after an index run in this process) and the index's saved copy."""
     with _lock:
         _snapshots.clear()
+    if chroma_dir is not None:
+        (chroma_dir / SAVED_SNAPSHOT).unlink(missing_ok=True)
+
+
+#: A copy of the index's vectors and chunks beside it, with the playbook hashes and index identity it
+#: was read under: a process whose playbooks match it starts searching without importing chromadb
+#: (0.9 s of every triage worker's start-up and of every one-shot `sleuth investigate`). Chroma
+#: stays the store: the copy is rewritten whenever the snapshot is read from it.
+SAVED_SNAPSHOT = "snapshot.npz"
 
 
 def _client(chroma_dir: Path) -> Any:
@@ -180,7 +191,6 @@ def _load_snapshot(settings: Settings, directory: Path) -> _Snapshot:
 
     from tools.playbooks.index import get_collection
 
-    pbs = load_playbooks(directory)
     collection = get_collection(_client(settings.chroma_dir))
     got = collection.get(include=["embeddings", "metadatas", "documents"])
     order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])  # deterministic order
@@ -188,6 +198,14 @@ def _load_snapshot(settings: Settings, directory: Path) -> _Snapshot:
     metas = [got["metadatas"][i] for i in order]
     docs = [got["documents"][i] for i in order]
     matrix = np.asarray([got["embeddings"][i] for i in order], dtype=np.float32).reshape(len(ids), -1)
+    snap = _assemble(directory, ids, matrix, metas, docs)
+    _save(settings.chroma_dir / SAVED_SNAPSHOT, snap)
+    return snap
+
+
+def _assemble(directory: Path, ids: list[str], matrix: Any, metas: list[dict[str, Any]], docs: list[str]) -> _Snapshot:
+    """The snapshot of these chunks, with the lexical tables of the current playbooks."""
+    pbs = load_playbooks(directory)
     lexicon = {pb.name: query_terms(" ; ".join([pb.title, *pb.keywords, *pb.typologies])) for pb in pbs.playbooks}
     df = Counter(t for lex in lexicon.values() for t in lex)
     n = max(len(lexicon), 1)
@@ -196,6 +214,40 @@ def _load_snapshot(settings: Settings, directory: Path) -> _Snapshot:
     share = Counter(t for ts in triggers.values() for t in ts)
     hashes = {m["playbook"]: m["content_hash"] for m in metas}
     return _Snapshot(hashes, ids, matrix, metas, docs, lexicon, idf, triggers, dict(share))
+
+
+def _save(path: Path, snap: _Snapshot) -> None:
+    import numpy as np
+
+    from tools.playbooks.index import index_identity
+
+    chunks = json.dumps({"identity": index_identity(), "ids": snap.ids, "metas": snap.metas, "docs": snap.docs})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, matrix=snap.matrix, chunks=np.array(chunks))
+        os.replace(tmp, path)
+    except OSError:  # a read-only index folder: no copy, the next process reads Chroma again
+        tmp.unlink(missing_ok=True)
+
+
+def _saved(settings: Settings, directory: Path, current: dict[str, str]) -> _Snapshot | None:
+    """The saved copy, if it was taken under these playbooks and this index identity."""
+    import numpy as np
+
+    from tools.playbooks.index import index_identity
+
+    path = settings.chroma_dir / SAVED_SNAPSHOT
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            chunks = json.loads(str(data["chunks"]))
+            matrix = data["matrix"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if chunks.get("identity") != index_identity():
+        return None
+    snap = _assemble(directory, chunks["ids"], matrix, chunks["metas"], chunks["docs"])
+    return snap if snap.hashes == current else None
 
 
 def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
@@ -207,6 +259,11 @@ def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
         snap = _snapshots.get(settings.chroma_dir)
         if snap is not None and snap.hashes == current:
             return snap
+    snap = _saved(settings, directory, current)
+    if snap is not None:
+        with _lock:
+            _snapshots[settings.chroma_dir] = snap
+        return snap
     collection = get_collection(_client(settings.chroma_dir))
     stored: dict[str, str] = {}
     if collection is not None and stale_reason(collection) is None:
