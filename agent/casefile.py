@@ -16,11 +16,16 @@ from tools.evidence import Evidence
 CITE = re.compile(r"\[((?:E\d+)(?:\s*,\s*E\d+)*)\]")
 
 
+def cell(value: object) -> str:
+    """A table cell as an investigator reads it: an empty cell for a missing value, not "None"."""
+    return "" if value is None else str(value)
+
+
 def _md_table(ev: Evidence, max_rows: int = 20) -> str:
     if not ev.columns or not ev.rows:
         return "_no rows_\n"
     head = "| " + " | ".join(ev.columns) + " |\n|" + "---|" * len(ev.columns) + "\n"
-    body = "".join("| " + " | ".join(str(c).replace("|", "/") for c in r) + " |\n" for r in ev.rows[:max_rows])
+    body = "".join("| " + " | ".join(cell(c).replace("|", "/") for c in r) + " |\n" for r in ev.rows[:max_rows])
     more = f"\n_{ev.row_count - max_rows} more rows not shown_\n" if ev.row_count > max_rows else ""
     return head + body + more
 
@@ -89,7 +94,7 @@ def _html_table(ev: Evidence, max_rows: int = 30) -> str:
     if not ev.columns or not ev.rows:
         return "<p class='muted'>no rows</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ev.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in ev.rows[:max_rows])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(c))}</td>" for c in r) + "</tr>" for r in ev.rows[:max_rows])
     more = f"<p class='muted'>{ev.row_count - max_rows} more rows not shown</p>" if ev.row_count > max_rows else ""
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 

@@ -195,3 +195,25 @@ def test_unknown_alert_is_a_one_line_error(agent_settings: Settings) -> None:
     assert len(lines) == 1 and "ALT-99999" in lines[0] and lines[0].startswith("error:"), res.stderr
     assert res.stdout.strip() == ""
     assert not (agent_settings.home / "cases" / "ALT-99999.json").exists()
+
+
+def test_case_files_read_for_an_investigator(rules_run: tuple[Settings, dict[str, CaseReport]]) -> None:
+    """Markdown and HTML case files: the decision up top, every citation a link to an evidence block
+    that exists, the grounding line, actions with their status, no "None" cells, text escaped."""
+    import re
+
+    from agent.casefile import render_html, render_markdown
+
+    _, reports = rules_run
+    for alert_id, report in reports.items():
+        d = report.decision
+        md, page = render_markdown(report), render_html(report)
+        assert md.startswith(f"# Case {alert_id}") and f"**Disposition:** {d.disposition.upper()}" in md
+        assert f"{report.verification.claims_supported} of {report.verification.claims_checked} claims" in md
+        ids = {e.id for e in report.evidence}
+        cited = set(re.findall(r'href="#(E\d+)"', page))
+        assert cited and cited <= ids and all(f"id='{i}'" in page for i in cited)
+        for a in report.actions:
+            assert f"<code>{a.action}</code> <span class='{a.status}'>" in page
+        assert "<td>None</td>" not in page and "| None |" not in md
+        assert "<script" not in page.lower()
