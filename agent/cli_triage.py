@@ -89,9 +89,9 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
     out_dir = out or settings.home / "triage"
     counts: Counter[str] = Counter()
     with Progress(TextColumn("[bold]triage[/]"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]:.1f}/s"), TimeElapsedColumn(), TextColumn("eta"),
+                  TextColumn("{task.fields[pace]}"), TimeElapsedColumn(), TextColumn("eta"),
                   TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console, transient=False) as bar:
-        task = bar.add_task("triage", total=None, rate=0.0, mix="")
+        task = bar.add_task("triage", total=None, pace="", mix="")
         import time
 
         start = time.perf_counter()
@@ -103,15 +103,14 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
             counts[rec.get("disposition") or "failed"] += 1
             rate = (done - first[0]) / max(1e-9, time.perf_counter() - start)
             mix = " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))
-            bar.update(task, completed=done, total=total, rate=rate, mix=mix)
+            bar.update(task, completed=done, total=total, pace=pace_text(rate), mix=mix)
 
         result = run_triage(settings, model_name, alerts, out_dir, n_workers, resume, fresh, on_result)
     for t in summary_tables(result["records"]):
         console.print(t)
     failed = [r for r in result["records"] if r["status"] != "ok"]
     rate = result["new"] / result["elapsed_s"] if result["elapsed_s"] > 0 else 0.0
-    pace = f"{rate:.1f}/s" if rate >= 1 or rate == 0 else f"{1 / rate:.0f} s per alert"
-    console.print(f"{result['new']} alerts triaged in {result['elapsed_s']:.1f} s ({pace}) with {model_name}, "
+    console.print(f"{result['new']} alerts triaged in {result['elapsed_s']:.1f} s ({pace_text(rate)}) with {model_name}, "
                   f"{result['skipped']} already done; results: {result['path']} and {result['parquet']}; "
                   f"case files: {settings.cases_dir}")
     case_html = _one_case_file(settings, result["records"], out_dir)
@@ -138,3 +137,8 @@ def _one_case_file(settings: Any, records: list[dict[str, Any]], out_dir: Path) 
     path = out_dir / f"case-{pick['alert_id']}.html"
     path.write_text(render_html(report, case_picture(settings, report)), encoding="utf-8")
     return path
+
+
+def pace_text(rate: float) -> str:
+    """Alerts per second, or seconds per alert for a backend slower than one a second."""
+    return f"{rate:.1f}/s" if rate >= 1 or rate == 0 else f"{1 / rate:.0f} s per alert"
