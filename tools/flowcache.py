@@ -1,13 +1,15 @@
-"""The flows of small entities, fetched once per connection and shared by every walk.
+"""The flows of small entities, fetched once per connection and shared by the tools of a case.
 
-A case walks out of the same account three or four times (exposure in and out, flow_shape,
-cycles), each with its own direction, time range and kinds, and each hop used to be one DuckDB
-statement even when the same node had just been read. An entity's flows never change under a
-read-only connection, so its rows are fetched once (all directions and times, in storage order)
-and each walk filters them in Python with the same predicates as `walk.RAW_SQL`. An entity with
-more than ENTITY_MAX flows (an exchange hot wallet) is not kept: its walks query DuckDB with their
-own filters as before. The cache is shared by a connection and its forks (the gather threads) and
-bounded by CACHE_ROWS rows, least recently used out first.
+A case reads the same account many times: the walks of exposure (in and out), flow_shape, cycles
+and trace, counterparties, flow_shape's window and the profile's totals, each with its own
+direction, time range and kinds, and each used to be a DuckDB statement of its own (most of its
+cost is planning, not reading). An entity's flows never change under a read-only connection, so
+its rows are fetched once (all directions and times, its trades with itself included, in storage
+order) and each tool filters them in Python with the same predicates as its SQL. An entity with
+more than ENTITY_MAX flows (an exchange hot wallet) is not kept: its tools query DuckDB with their
+own filters, and tests check that both paths give the same evidence. The cache is shared by a
+connection and its forks (the gather threads) and bounded by CACHE_ROWS rows, least recently used
+out first.
 """
 
 from __future__ import annotations
