@@ -34,7 +34,7 @@ class InvestigationContext:
         default=False, metadata={"description": "Chat mode: interrupt for approval of account-affecting actions."})
     record: bool = field(default=True, metadata={"description": "Write the case store and audit log."})
     playbook_k: int = field(default=3, metadata={"description": "Playbooks retrieved per alert."})
-    _playbooks: Any = field(default=None, repr=False)
+    _playbooks: PlaybookSet | None = field(default=None, repr=False)
 
     @property
     def playbooks(self) -> PlaybookSet:

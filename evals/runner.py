@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent.report import CaseReport
 from agent.store import atomic_write
+from evals import version
 from evals.baseline import BASELINES
 from evals.dataset import CaseSet, LabelledCase, load_cases
 from evals.log import CaseRecord, CaseSetInfo, CodeVersion, RunLog, Timings, Tokens
@@ -234,14 +235,12 @@ def build_log(meta: RunMeta, records: list[CaseRecord], workers: int) -> RunLog:
     codes = [s.code for s in meta.sessions if s.code is not None and s.cases_run]
     if len({c.describe for c in codes}) > 1:
         notes.append("sessions ran different code: " + ", ".join(str(c.describe) for c in codes))
-    from evals.version import code_version
-
     return RunLog(
         run_id=meta.run_id, model=meta.model, backend=backend,
         styles=sorted({r.style for r in reports}), models_seen=sorted({r.model for r in reports}),
         prompt_versions=sorted({r.prompt_version for r in reports if r.prompt_version}),
         playbook_versions=sorted({r.playbook_version for r in reports if r.playbook_version}),
-        code=codes[0] if codes else code_version(), case_set=meta.case_set, judge=meta.judge_model or meta.judge, judge_repeats=meta.repeats,
+        code=codes[0] if codes else version.code_version(), case_set=meta.case_set, judge=meta.judge_model or meta.judge, judge_repeats=meta.repeats,
         timings=Timings(
             started_at=meta.sessions[0].started_at if meta.sessions else "", finished_at=now_iso(),
             wall_seconds=round(sum(s.wall_seconds or 0.0 for s in done_sessions), 3),
@@ -312,9 +311,7 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
             # local: one llama.cpp server per worker would fight over the same cores and memory;
             # a baseline does no work worth a process.
             workers = 1
-        from evals.version import code_version
-
-        session = Session(started_at=now_iso(), workers=workers, code=code_version())
+        session = Session(started_at=now_iso(), workers=workers, code=version.code_version())
         meta.sessions.append(session)
         atomic_write(run_dir / META_FILE, meta.model_dump_json(indent=1))
         start = time.perf_counter()

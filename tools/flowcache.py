@@ -124,10 +124,8 @@ def select(rows: Iterable[Flow], entity: str, direction: str, lo: dt.datetime, h
     """The rows `walk.RAW_SQL` would return for these filters (NULLs fail every comparison, as in
     SQL), as (counterparty, amount_usd, ts, asset, kind, layer, txn_id), in storage order."""
     out = []
-    for r in rows:
-        if r.direction != direction or r.ts is None or r.amount_usd is None or not moved(r, entity):
-            continue
-        if not (lo <= r.ts <= hi) or r.amount_usd < min_usd:
+    for r in between(rows, lo, hi):
+        if r.direction != direction or r.amount_usd is None or r.amount_usd < min_usd or not moved(r, entity):
             continue
         if (asset is not None and r.asset != asset) or (kinds is not None and r.kind not in kinds) \
                 or (layer is not None and r.layer != layer):

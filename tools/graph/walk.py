@@ -239,12 +239,14 @@ def _expand(db: Database, w: Walk, nodes: list[Node], direction: str, hop: int, 
     kinds = frozenset(hop_kinds) if hop_kinds is not None else None
     layer = later_layer if hop > 1 and later_layer else None
     out: dict[str, list[tuple]] = {}
+    busy: list[Node] = []  # too many flows to keep: filtered in DuckDB
     for n in todo:
         rows = cached.get(n.id)
-        if rows is not None:
-            out[n.id] = _aggregate(flowcache.select(rows, n.id, direction, *ranges[n.id], min_usd, asset or None, kinds,
-                                                    layer), cap)
-    busy = [n for n in todo if cached.get(n.id) is None]
+        if rows is None:
+            busy.append(n)
+            continue
+        out[n.id] = _aggregate(flowcache.select(rows, n.id, direction, *ranges[n.id], min_usd, asset or None, kinds,
+                                                layer), cap)
     for b in range(0, len(busy), BATCH):
         batch = busy[b:b + BATCH]
         params = dict(shared)

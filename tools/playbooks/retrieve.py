@@ -244,10 +244,9 @@ def _saved(settings: Settings, directory: Path, current: dict[str, str]) -> _Sna
             matrix = data["matrix"]
     except (OSError, ValueError, KeyError):
         return None
-    if chunks.get("identity") != index_identity():
+    if chunks.get("identity") != index_identity() or {m["playbook"]: m["content_hash"] for m in chunks["metas"]} != current:
         return None
-    snap = _assemble(directory, chunks["ids"], matrix, chunks["metas"], chunks["docs"])
-    return snap if snap.hashes == current else None
+    return _assemble(directory, chunks["ids"], matrix, chunks["metas"], chunks["docs"])
 
 
 def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
