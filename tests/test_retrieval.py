@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tools.errors import SleuthError
 from tools.evidence import EvidenceLedger
 from tools.playbooks import embed, index
 from tools.playbooks.chunks import chunk_playbook
@@ -121,7 +122,7 @@ def test_torch_and_onnx_encoders_equal_sentence_transformers(tmp_path: Path) -> 
     from sentence_transformers import SentenceTransformer
 
     from tools.playbooks.minilm import MiniLM
-    from tools.playbooks.minilm_onnx import OnnxMiniLM
+    from tools.playbooks.minilm_onnx import OnnxMiniLM, quantize
 
     texts = [c.text for pb in load_playbooks(default_dir()).playbooks for c in chunk_playbook(pb)][:40]
     texts += ["TM-STR-01 3 fiat deposits between 9,000 and 9,999 USD in 14 days", "x", "Ünïcode memo 🙂 ACC-000123"]
@@ -137,41 +138,63 @@ def test_torch_and_onnx_encoders_equal_sentence_transformers(tmp_path: Path) -> 
         assert np.abs(batched - reference).max() < 1e-5
         assert np.abs(one_by_one - reference).max() < 1e-5
         assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
+    # The int8 graph (the default engine) approximates them: its own vectors, close in angle.
+    quantize(tmp_path / "minilm.onnx", tmp_path / "minilm-int8.onnx")
+    int8 = OnnxMiniLM(tmp_path / "minilm-int8.onnx", path)
+    one_by_one = np.stack([int8.encode([t])[0] for t in texts])
+    cosine = (one_by_one * reference).sum(axis=1)
+    assert cosine.min() >= 0.97 and cosine.mean() >= 0.99 and cosine.max() < 1 - 1e-6
+    assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
 
 
-def test_embedding_engine_falls_back_to_torch_without_onnx(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No exported graph and no `onnx` to export one with: the torch pass, and nothing written."""
-    import builtins
-    import sys
-
+@pytest.mark.parametrize("configured", ["int8", "onnx"])
+def test_embedding_engine_falls_back_to_torch_without_onnx(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                           configured: str) -> None:
+    """No exported graph and no `onnx` to export one with: the torch pass (float32, which the index's
+    identity then says), and nothing written."""
     from tools.playbooks.minilm import MiniLM
 
     monkeypatch.setenv("SLEUTH_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embed, "ENGINE", configured)
     monkeypatch.setattr(embed, "_model", None)
-    real_import = builtins.__import__
-
-    def no_onnx(name: str, *args: object, **kwargs: object) -> object:
-        if name == "onnx":
-            raise ImportError("No module named 'onnx'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, "onnx", raising=False)
-    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    monkeypatch.setattr(embed, "_importable", lambda module: module != "onnx")
+    assert embed.engine() == "torch" and embed.precision() == "float32"
+    assert index.index_identity()["precision"] == "float32"
     assert isinstance(embed.get_model(), MiniLM)
     assert not (tmp_path / "cache").exists()
     monkeypatch.setattr(embed, "_model", None)
 
 
+def test_an_unknown_embedding_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embed, "ENGINE", "gpu")
+    with pytest.raises(SleuthError, match="SLEUTH_EMBED_ENGINE must be one of int8, onnx, torch"):
+        embed.engine()
+
+
+def test_the_index_identity_names_the_vectors_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index built with float32 vectors is not searched with int8 queries, or the reverse."""
+    identities = {}
+    for configured in embed.ENGINES:
+        monkeypatch.setattr(embed, "ENGINE", configured)
+        identities[configured] = index.index_identity()
+    assert identities["int8"]["precision"] == "int8"
+    assert identities["onnx"] == identities["torch"] and identities["onnx"]["precision"] == "float32"
+
+
 @pytest.mark.slow
-def test_a_damaged_exported_graph_is_exported_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("configured", ["int8", "onnx"])
+def test_a_damaged_exported_graph_is_exported_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   configured: str) -> None:
     from tools.playbooks.minilm_onnx import OnnxMiniLM
 
     monkeypatch.setenv("SLEUTH_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embed, "ENGINE", configured)
     monkeypatch.setattr(embed, "_model", None)
-    target = embed.onnx_path()
-    target.parent.mkdir(parents=True)
-    target.write_bytes(b"not a graph")
+    (tmp_path / "cache").mkdir()
+    for kind in {configured, "onnx"}:
+        embed.onnx_path(kind).write_bytes(b"not a graph")
     model = embed.get_model()
+    target = embed.onnx_path(configured)
     assert isinstance(model, OnnxMiniLM) and target.stat().st_size > 1_000_000
     assert abs(sum(x * x for x in embed._embed_one("ACC-000123 sent 9,500 USD")) - 1.0) < 1e-5
     monkeypatch.setattr(embed, "_model", None)

@@ -49,7 +49,8 @@ class IndexReport:
 
 def index_identity() -> dict[str, str | int]:
     """The collection metadata an index must carry to be reused."""
-    return {"index_format": INDEX_FORMAT, "model": embed.MODEL_NAME, "model_version": embed.model_version()}
+    return {"index_format": INDEX_FORMAT, "model": embed.MODEL_NAME, "model_version": embed.model_version(),
+            "precision": embed.precision()}
 
 
 def open_client(chroma_dir: Path) -> Any:
@@ -101,7 +102,7 @@ def build_index(settings: Settings, directory: Path | None = None, *, rebuild: b
     """Bring the index in line with the playbooks; rebuild from scratch when asked or when stale."""
     start = time.perf_counter()
     playbooks = load_dir(directory)
-    report = IndexReport(model=f"{embed.MODEL_NAME} ({embed.model_version()})")
+    report = IndexReport(model=f"{embed.MODEL_NAME} ({embed.model_version()}, {embed.precision()})")
     client = open_client(settings.chroma_dir)
     collection = get_collection(client)
     reason = "--rebuild" if rebuild else stale_reason(collection)

@@ -51,3 +51,44 @@ class OnnxMiniLM:
         feed = {name: np.array([getattr(e, attr) for e in enc], dtype=np.int64)
                 for name, attr in zip(INPUTS, ("ids", "attention_mask", "type_ids"), strict=True)}
         return self.session.run(None, feed)[0]
+
+
+def quantize(source: Path, target: Path) -> None:
+    """Write the int8 form of an exported float32 graph, atomically: weights quantized once per
+    output channel (signed 8-bit), activations quantized on the fly per call (dynamic quantization).
+
+    Why: the one-query embedding is compute-bound (76 tokens on average for an alert), and on this
+    CPU's 8-bit dot-product instructions it runs in about 4.2 instead of 12 ms. Against the float32
+    vectors the cosine is 0.992 on average and at least 0.988 over 150 sample alert queries (0.975
+    for a one-letter text), and retrieval scored the same or better (`sleuth eval retrieval`, README). Needs the `onnx` package, like the export.
+    """
+    import logging
+    import os
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(source))
+    # torch's exporter stores the weights as Constant nodes; the quantizer only looks at initializers.
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+            tensor = onnx.TensorProto()
+            tensor.CopyFrom(node.attribute[0].t)
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+        else:
+            nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_suffix(f".{os.getpid()}.float.tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    onnx.save(model, str(staged))
+    logging.disable(logging.WARNING)  # the quantizer logs advice about pre-processing we do not need
+    try:
+        quantize_dynamic(str(staged), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+        staged.unlink(missing_ok=True)
+    os.replace(tmp, target)
