@@ -121,17 +121,22 @@ def _init_worker(settings: Settings, model_name: str) -> None:
     _worker = Investigator(settings, model_name)
 
 
-def _init_pool_worker(settings: Settings, model_name: str, parent: int) -> None:
+def _init_pool_worker(settings: Settings, model_name: str) -> None:
     """Pool worker set-up: exit when the parent dies.
 
     A parent killed with -9 cannot stop its pool, and the workers would go on investigating every
     alert already queued to them (recording cases nobody counts, competing with the resumed run).
+    The parent's sentinel (a pipe multiprocessing keeps for this) becomes readable when it dies.
     """
+    import multiprocessing as mp
     import threading
+    from multiprocessing.connection import wait
+
+    parent = mp.parent_process()
+    assert parent is not None, "a pool worker has a parent"
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
+        wait([parent.sentinel])
         os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
@@ -172,10 +177,15 @@ def _results_iter(items: list[tuple[str, str]], settings: Settings, model_name: 
         return
     import multiprocessing as mp
 
+    from tools.playbooks.retrieve import prepare_index
+
+    prepare_index(settings)  # a stale index is rebuilt once here, not by each worker at once
     # spawn, not fork: a parent that has opened the Chroma index (e.g. `sleuth demo` after indexing)
     # hands forked children a client whose runtime threads are gone, and they hang on first retrieval.
+    # (A fork server that imports the worker modules once measured no faster: its one core imports
+    # while the other idles, where two spawned workers import side by side.)
     ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(settings, model_name, os.getpid())) as pool:
+    with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(settings, model_name)) as pool:
         yield from pool.imap_unordered(_run_one, items, chunksize=1)
 
 

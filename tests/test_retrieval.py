@@ -114,6 +114,22 @@ def test_model_and_index_stay_loaded_between_queries(real_index: tuple[Settings,
         assert hits and hits[0].typology
 
 
+def test_prepare_index_rebuilds_only_a_stale_index(real_index: tuple[Settings, index.IndexReport],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch triage brings the index up to date once, in the parent, before its workers start."""
+    from tools.playbooks import retrieve as retrieve_module
+
+    settings, _ = real_index
+    search_playbooks("warm up", settings=settings)  # leaves the saved copy of the snapshot
+    refreshed: list[Path] = []
+    monkeypatch.setattr(retrieve_module, "_snapshot", lambda s, d: refreshed.append(d))
+    retrieve_module.prepare_index(settings)
+    assert refreshed == []  # current: the saved copy was only checked
+    monkeypatch.setattr(embed, "ENGINE", "torch")  # float32 vectors: not what the index holds
+    retrieve_module.prepare_index(settings)
+    assert refreshed == [default_dir().resolve()]
+
+
 @pytest.mark.slow
 def test_torch_and_onnx_encoders_equal_sentence_transformers(tmp_path: Path) -> None:
     """`tools.playbooks.minilm` is the model's own forward pass and `minilm_onnx` its exported graph:

@@ -231,8 +231,9 @@ def _save(path: Path, snap: _Snapshot) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _saved(settings: Settings, directory: Path, current: dict[str, str]) -> _Snapshot | None:
-    """The saved copy, if it was taken under these playbooks and this index identity."""
+def _read_saved(settings: Settings, current: dict[str, str], *, matrix: bool = True) -> tuple[dict[str, Any], Any] | None:
+    """The saved copy's chunks (and vectors, unless `matrix` is False), if it was taken under these
+    playbooks and this index identity."""
     import numpy as np
 
     from tools.playbooks.index import index_identity
@@ -241,12 +242,31 @@ def _saved(settings: Settings, directory: Path, current: dict[str, str]) -> _Sna
     try:
         with np.load(path, allow_pickle=False) as data:
             chunks = json.loads(str(data["chunks"]))
-            matrix = data["matrix"]
+            vectors = data["matrix"] if matrix else None
     except (OSError, ValueError, KeyError):
         return None
     if chunks.get("identity") != index_identity() or {m["playbook"]: m["content_hash"] for m in chunks["metas"]} != current:
         return None
+    return chunks, vectors
+
+
+def _saved(settings: Settings, directory: Path, current: dict[str, str]) -> _Snapshot | None:
+    """The saved copy as a snapshot, if it was taken under these playbooks and this index identity."""
+    saved = _read_saved(settings, current)
+    if saved is None:
+        return None
+    chunks, matrix = saved
     return _assemble(directory, chunks["ids"], matrix, chunks["metas"], chunks["docs"])
+
+
+def prepare_index(settings: Settings, directory: Path | None = None) -> None:
+    """Bring the index in line with the playbooks and the embedding engine in this process, before
+    batch workers start: a stale index is then rebuilt once, here, and not by every worker at once
+    (they would race on the Chroma store). Cheap when it is current: the saved copy is checked."""
+    directory = (Path(directory) if directory is not None else default_dir()).resolve()
+    current = {pb.name: pb.content_hash for pb in load_playbooks(directory).playbooks}
+    if _read_saved(settings, current, matrix=False) is None:
+        _snapshot(settings, directory)
 
 
 def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
