@@ -419,14 +419,20 @@ def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
 
 
 def test_labels_read_whole_equal_labels_looked_up(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import introspect
     from tools.graph import common
 
     entities = [r[0] for r in db.execute("SELECT DISTINCT counterparty FROM flows ORDER BY 1").rows]
-    common._ALL_LABELS.pop(db.root, None)
+    introspect.forget_small_tables(db)
     whole = common.labels_of(db, entities)
-    assert whole and common._ALL_LABELS[db.root] is not None
-    monkeypatch.setattr(common, "LABELS_IN_MEMORY", 0)
-    common._ALL_LABELS.pop(db.root, None)
+    assert whole and common._all_labels(db) is not None
+    assert common.accounts_among(db, entities) and common.account_ids(db) is not None
+    held_accounts = common.accounts_among(db, entities)
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
+    introspect.forget_small_tables(db)
     common._MEMO.pop(db, None)
     assert common.labels_of(db, entities) == whole
-    assert common._ALL_LABELS[db.root] is None
+    assert common.accounts_among(db, entities) == held_accounts
+    assert common._all_labels(db) is None and common.account_ids(db) is None
+    introspect.forget_small_tables(db)
+

@@ -63,11 +63,13 @@ EXPECTED = {
 @pytest.mark.parametrize("path", ["flow_cache", "sql"])
 def test_every_profile_fact_computed_exactly(db: Database, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     """Both ways of reading the account's flows: the in-memory cache and DuckDB (a busy account)."""
-    from tools import flowcache
+    from tools import flowcache, introspect
 
-    if path == "sql":
+    if path == "sql":  # and the alerts, accounts and addresses tables queried, not held in memory
         monkeypatch.setattr(flowcache, "ENTITY_MAX", -1)
+        monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
     flowcache._CACHES.pop(db.root, None)
+    introspect.forget_small_tables(db)
     ev = profile(db, EvidenceLedger(), pw.SUBJECT, pw.AS_OF, alert_id=pw.ALERT)
     assert set(ev.facts) == set(facts_of("profile"))
     assert ev.facts == EXPECTED
@@ -189,7 +191,7 @@ def test_default_as_of_is_the_end_of_the_data(db: Database) -> None:
 
 
 def test_profile_from_cached_flows_equals_profile_from_sql(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools import flowcache
+    from tools import flowcache, introspect
 
     accounts = [r[0] for r in db.execute("SELECT account_id FROM accounts ORDER BY 1").rows]
     moments = [pw.AS_OF - dt.timedelta(days=d) for d in (0, 20, 75)]
@@ -201,4 +203,46 @@ def test_profile_from_cached_flows_equals_profile_from_sql(db: Database, monkeyp
 
     cached = profiles()
     monkeypatch.setattr(flowcache, "ENTITY_MAX", -1)
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
+    introspect.forget_small_tables(db)
     assert profiles() == cached
+
+
+def test_alerts_and_accounts_held_in_memory_equal_their_look_ups(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small alerts or accounts table is read whole once; a large one is queried per look-up."""
+    from tools import alerts, introspect
+
+    alert_ids = [r[0] for r in db.execute("SELECT alert_id FROM alerts ORDER BY 1").rows]
+    accounts = [r[0] for r in db.execute("SELECT account_id FROM accounts ORDER BY 1").rows]
+    probes = [*accounts, "ACC-NOPE", "", pw.SUBJECT.lower()]
+
+    def answers() -> tuple:
+        contexts = [alert_context(db, a) for a in alert_ids]
+        earlier = [alerts.earlier_alerts(db, a, pw.AS_OF, pw.ALERT) for a in accounts]
+        return contexts, earlier, [alerts.account_exists(db, a) for a in probes]
+
+    introspect.forget_small_tables(db)
+    held = answers()
+    assert alerts.account_ids(db) is not None and any(held[1])
+    # The earlier alerts held in memory are the profile's PRIOR_ALERTS_SQL: bounds, exclusion, order.
+    from tools.profile import PRIOR_ALERTS_SQL
+
+    created = [r[0] for r in db.execute("SELECT created_at FROM alerts").rows]
+    moments = [*created, *(c + dt.timedelta(days=1) for c in created), dt.datetime(2999, 1, 1)]
+    compared = 0
+    for account in accounts:
+        for at in moments:
+            for exclude in ("", pw.ALERT):
+                listed = db.scalar(PRIOR_ALERTS_SQL, {"acc": account, "as_of": at, "exclude": exclude}) or []
+                want = [tuple(x.values()) for x in listed]
+                assert alerts.earlier_alerts(db, account, at, exclude) == want
+                compared += len(want) >= 2
+    assert compared  # some answers list several alerts, so their order is checked
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
+    introspect.forget_small_tables(db)
+    queried = answers()
+    assert alerts.account_ids(db) is None and queried[1] == [None] * len(accounts)
+    assert queried[0] == held[0] and queried[2] == held[2]
+    with pytest.raises(NotFound, match="no alert ALT-99999"):
+        alert_context(db, "ALT-99999")
+    introspect.forget_small_tables(db)

@@ -8,10 +8,14 @@ workspace is read-only for the connection's life.
 
 from __future__ import annotations
 
+import threading
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from tools.db import Database
+
+T = TypeVar("T")
 
 _CACHE: weakref.WeakKeyDictionary[Database, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
 
@@ -52,3 +56,29 @@ def data_span(db: Database) -> tuple[Any, Any]:
         row = db.execute("SELECT min(ts), max(ts) FROM flows WHERE layer = 'exchange'").rows[0]
         values["data_span"] = (row[0], row[1])
     return values["data_span"]
+
+
+#: A look-up table of at most this many rows is read whole, once per connection (shared with its
+#: forks): a case looks up one alert, a few accounts and dozens of addresses, and each statement
+#: costs about 1 ms of DuckDB set-up for a few rows. Larger tables are queried per look-up.
+SMALL_TABLE_ROWS = 200_000
+_WHOLE: weakref.WeakKeyDictionary[Database, dict[str, Any]] = weakref.WeakKeyDictionary()
+_whole_lock = threading.Lock()
+
+
+def small_table(db: Database, table: str, read: Callable[[], T]) -> T | None:
+    """What `read` makes of `table` when it has at most SMALL_TABLE_ROWS rows, read once per root
+    connection; None when the table is larger or absent (the caller then queries it)."""
+    assert table.isidentifier(), table  # a code-authored table name, joined into the count below
+    with _whole_lock:
+        held = _WHOLE.setdefault(db.root, {})
+        if table not in held:
+            small = bool(table_columns(db, table)) and db.scalar(f"SELECT count(*) FROM {table}") <= SMALL_TABLE_ROWS
+            held[table] = read() if small else None
+        return held[table]
+
+
+def forget_small_tables(db: Database) -> None:
+    """Drop what `small_table` holds for this connection (tests compare both paths)."""
+    with _whole_lock:
+        _WHOLE.pop(db.root, None)

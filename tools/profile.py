@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from tools.alerts import resolve_as_of
+from tools.alerts import earlier_alerts, resolve_as_of
 from tools.db import Database
 from tools.errors import InputInvalid, NotFound
 from tools.evidence import Evidence, EvidenceLedger, FactValue
@@ -260,7 +260,13 @@ def _account_facts(db: Database, params: dict[str, Any], exclude: str | None) ->
         p2p = P2P_COUNTS.format(third_party=third).strip() + " " + where
     prior = PRIOR_ALERTS_SQL.strip() if table_columns(db, "alerts") else "NULL"
     sql = ACCOUNT_SQL.format(columns=columns, logins=logins, p2p=p2p, prior=prior)
-    res = db.execute(sql, {**params, **({"exclude": exclude or ""} if prior != "NULL" else {})})
+    # A small alerts table is held in memory: its earlier alerts are read there, and the statement
+    # recorded as evidence is still the whole one (what the facts mean).
+    held = earlier_alerts(db, params["acc"], params["as_of"], exclude or "") if prior != "NULL" else None
+    if held is None:
+        res = db.execute(sql, {**params, **({"exclude": exclude or ""} if prior != "NULL" else {})})
+    else:
+        res = db.execute(ACCOUNT_SQL.format(columns=columns, logins=logins, p2p=p2p, prior="NULL"), params)
     if not res.rows:
         raise NotFound(f"no account {params['acc']} in the workspace")
     row = res.rows[0]
@@ -268,7 +274,7 @@ def _account_facts(db: Database, params: dict[str, Any], exclude: str | None) ->
     login_rows, counts, earlier = row[n:]
     return AccountFacts(dict(zip(ACCOUNT_COLUMNS, row[:n], strict=True)),
                         [tuple(x.values()) for x in login_rows or []], tuple(counts or (0,) * 6),
-                        [tuple(x.values()) for x in earlier or []], sql)
+                        held if held is not None else [tuple(x.values()) for x in earlier or []], sql)
 
 
 def _exchange_labelled(db: Database, addresses: set[str]) -> tuple[str, set[str]]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tools.alerts import account_ids
 from tools.db import Database
+from tools.introspect import small_table
 from tools.schema import RISKY_CATEGORIES
 
 EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -111,7 +112,12 @@ def accounts_among(db: Database, entities: Iterable[str]) -> set[str]:
         return {r[0]: True for r in rows}
 
     ents = set(entities)
-    return set(_remembered(db, "accounts", ents, fetch)) if ents else set()
+    if not ents:
+        return set()
+    every = account_ids(db)
+    if every is not None:
+        return ents & every
+    return set(_remembered(db, "accounts", ents, fetch))
 
 
 @dataclass(frozen=True)
@@ -142,20 +148,9 @@ def labels_of(db: Database, entities: Iterable[str]) -> dict[str, Label]:
     return _remembered(db, "labels", ents, fetch)
 
 
-#: A screening table up to this many rows is read whole, once per connection: a case looks up a few
-#: dozen counterparties in several statements, each about 1.5 ms of DuckDB set-up for a few rows.
-LABELS_IN_MEMORY = 200_000
-_ALL_LABELS: weakref.WeakKeyDictionary[Database, dict[str, Label] | None] = weakref.WeakKeyDictionary()
-_labels_lock = threading.Lock()
-
-
 def _all_labels(db: Database) -> dict[str, Label] | None:
     """Every label of a small `addresses` table, shared by a connection and its forks; None if large."""
-    with _labels_lock:
-        if db.root not in _ALL_LABELS:
-            n = db.scalar("SELECT count(*) FROM addresses")
-            _ALL_LABELS[db.root] = _read_labels(db, "", {}) if n <= LABELS_IN_MEMORY else None
-        return _ALL_LABELS[db.root]
+    return small_table(db, "addresses", lambda: _read_labels(db, "", {}))
 
 
 def _read_labels(db: Database, where: str, params: dict[str, Any]) -> dict[str, Label]:
