@@ -349,3 +349,12 @@ def test_templates_use_only_known_placeholders() -> None:
         fields = {f for _, f, _, _ in string.Formatter().parse(pb.narrative.template) if f}
         sql = {f for s in pb.evidence_steps for f in s.facts}
         assert fields <= set(NARRATIVE_CONTEXT) | set(FACTS) | sql, pb.name
+
+
+def test_file_hashes_are_the_parsed_playbooks_hashes(tmp_path: Path) -> None:
+    """`prepare_index` checks an index against these without parsing the playbooks."""
+    from tools.playbooks.load import file_hashes, load_playbooks
+
+    assert file_hashes() == {pb.name: pb.content_hash for pb in load_playbooks().playbooks}
+    (tmp_path / "odd.md").write_bytes(b"\xff\xfe not utf-8")
+    assert file_hashes(tmp_path) == {}

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.evidence import Evidence, EvidenceLedger
-from tools.playbooks.load import default_dir, load_playbooks
+from tools.playbooks.load import default_dir, file_hashes, load_playbooks
 from tools.settings import Settings, load_settings
 
 W_LEXICAL = 0.4
@@ -264,8 +264,7 @@ def prepare_index(settings: Settings, directory: Path | None = None) -> None:
     batch workers start: a stale index is then rebuilt once, here, and not by every worker at once
     (they would race on the Chroma store). Cheap when it is current: the saved copy is checked."""
     directory = (Path(directory) if directory is not None else default_dir()).resolve()
-    current = {pb.name: pb.content_hash for pb in load_playbooks(directory).playbooks}
-    if _read_saved(settings, current, matrix=False) is None:
+    if _read_saved(settings, file_hashes(directory), matrix=False) is None:
         _snapshot(settings, directory)
 
 
