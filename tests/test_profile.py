@@ -246,3 +246,38 @@ def test_alerts_and_accounts_held_in_memory_equal_their_look_ups(db: Database, m
     with pytest.raises(NotFound, match="no alert ALT-99999"):
         alert_context(db, "ALT-99999")
     introspect.forget_small_tables(db)
+
+
+def test_held_login_groups_and_p2p_counts_equal_the_statement() -> None:
+    """`tools.account_tables` computes the profile's login groups and P2P counts in Python for small
+    tables: the same answers as the SQL, NULLs, ties and the window's edges included."""
+    import random
+
+    import duckdb
+
+    from tools.account_tables import login_groups, p2p_counts
+    from tools.profile import LOGINS_LIST, LOGINS_SQL, P2P_COUNTS, P2P_SIDES_WHERE
+
+    rng = random.Random(7)
+    as_of, ws = dt.datetime(2026, 9, 30, 12), dt.datetime(2026, 8, 31, 12)
+    edges = [ws, as_of, ws - dt.timedelta(seconds=1), as_of + dt.timedelta(seconds=1), ws + dt.timedelta(seconds=1)]
+
+    def when() -> dt.datetime:
+        return rng.choice(edges) if rng.random() < 0.3 else ws + dt.timedelta(hours=rng.randint(-900, 900))
+
+    logins = [(rng.choice(["D1", "D2", "d1", None]), rng.choice(["DE", "BR", None]),
+               rng.choice(["login", "2fa_reset", None]), when()) for _ in range(300)]
+    sides = [(when(), rng.choice(["completed", "disputed", "chargeback", "cancelled", None]),
+              rng.choice([True, False, None])) for _ in range(300)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE logins (account_id VARCHAR, device_id VARCHAR, country VARCHAR, event VARCHAR, ts TIMESTAMP)")
+    con.executemany("INSERT INTO logins VALUES ('A', ?, ?, ?, ?)", logins)
+    con.execute("CREATE TABLE p2p_sides (account_id VARCHAR, ts TIMESTAMP, status VARCHAR, third_party_payer BOOLEAN)")
+    con.executemany("INSERT INTO p2p_sides VALUES ('A', ?, ?, ?)", sides)
+    for end, start in [(as_of, ws), (ws, ws - dt.timedelta(days=30)), (as_of + dt.timedelta(days=9), as_of)]:
+        params = {"acc": "A", "as_of": end, "ws": start}
+        listed = con.execute(LOGINS_LIST.format(query=LOGINS_SQL.strip()), params).fetchone()[0]
+        assert login_groups(logins, end, start) == [tuple(x.values()) for x in listed]
+        sql = P2P_COUNTS.format(third_party="coalesce(third_party_payer, FALSE)").strip() + " " + P2P_SIDES_WHERE
+        held = [(ts, status, bool(third)) for ts, status, third in sides]
+        assert p2p_counts(held, end, start) == tuple(con.execute(sql, params).fetchone()[0])

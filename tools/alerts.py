@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from tools.account_tables import account_ids
 from tools.db import Database
 from tools.errors import NotFound
 from tools.introspect import data_span, small_table, table_columns
@@ -99,12 +100,6 @@ def earlier_alerts(db: Database, account_id: str, before: dt.datetime,
                    key=lambda a: a[0])
     found.sort(key=lambda a: a[1], reverse=True)  # stable: ties on time stay in id order
     return found
-
-
-def account_ids(db: Database) -> frozenset[str] | None:
-    """Every account id of a small `accounts` table; None when it is too large to hold."""
-    return small_table(db, "accounts", lambda: frozenset(
-        r[0] for r in db.execute("SELECT account_id FROM accounts WHERE account_id IS NOT NULL").rows))
 
 
 def account_exists(db: Database, account_id: str) -> bool:

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tools.account_tables import ACCOUNT_COLUMNS, held_account
 from tools.alerts import earlier_alerts, resolve_as_of
 from tools.db import Database
 from tools.errors import InputInvalid, NotFound
@@ -30,8 +31,6 @@ FAST_OUT_HOURS = 72
 NEW_DEVICE_HOURS = 72
 SECURITY_EVENTS = ("2fa_reset", "password_change", "email_change")
 WITHDRAWALS = ("crypto_withdrawal", "fiat_withdrawal")
-ACCOUNT_COLUMNS = ("kind", "country", "kyc_level", "registered_at", "occupation", "birth_year",
-                   "declared_income_usd", "risk_rating")
 
 # Aggregates per period (baseline / window) and asset. `flows` holds one row per movement and side;
 # a trade (src = dst = the account) is a single `self` row, counted as activity but never as money
@@ -260,9 +259,15 @@ def _account_facts(db: Database, params: dict[str, Any], exclude: str | None) ->
         p2p = P2P_COUNTS.format(third_party=third).strip() + " " + where
     prior = PRIOR_ALERTS_SQL.strip() if table_columns(db, "alerts") else "NULL"
     sql = ACCOUNT_SQL.format(columns=columns, logins=logins, p2p=p2p, prior=prior)
-    # A small alerts table is held in memory: its earlier alerts are read there, and the statement
-    # recorded as evidence is still the whole one (what the facts mean).
+    # Small tables are held in memory (tools.account_tables, tools.alerts): what they hold is read
+    # there, and the statement recorded as evidence is still the whole one (what the facts mean).
     held = earlier_alerts(db, params["acc"], params["as_of"], exclude or "") if prior != "NULL" else None
+    own = held_account(db, params["acc"], params["as_of"], params["ws"])
+    if own is not None and (held is not None or prior == "NULL"):
+        account, login_rows, counts = own
+        if account is None:
+            raise NotFound(f"no account {params['acc']} in the workspace")
+        return AccountFacts(account, login_rows, counts, held or [], sql)
     if held is None:
         res = db.execute(sql, {**params, **({"exclude": exclude or ""} if prior != "NULL" else {})})
     else:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tools.alerts import account_ids
+from tools.account_tables import account_ids
 from tools.db import Database
 from tools.introspect import small_table
 from tools.schema import RISKY_CATEGORIES
