@@ -111,3 +111,28 @@ def test_long_address_lists_take_the_join_path(db: Database) -> None:
     many = [f"bc1qfiller{i:06d}" for i in range(600)] + [pw.OFAC_BTC]
     ev = screen(db, EvidenceLedger(), many)
     assert ev.facts == {"screening_hits": 1, "sanctioned_hits": 1} and "unnest" in (ev.query or "")
+
+
+@pytest.mark.parametrize("norm_column", [True, False])
+def test_screening_table_held_in_memory_equals_the_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          norm_column: bool) -> None:
+    """A small `addresses` table is read once and matched in memory: the same rows, in the same
+    order, as the IN-list and the unnest statements (with or without the `address_norm` column)."""
+    import duckdb
+
+    from tools import introspect
+    from tools.screening import match_addresses
+
+    path = pw.build(tmp_path / "sleuth.duckdb")
+    if not norm_column:
+        with duckdb.connect(str(path)) as con:
+            con.execute("ALTER TABLE addresses DROP COLUMN address_norm")
+    with Database(path) as db:
+        known = [r[0] for r in db.execute("SELECT address FROM addresses").rows]
+        asks = [known, [a.upper() if a.startswith("0x") else a for a in known], ["bc1qnothing", ""],
+                [*(f"bc1qfiller{i:06d}" for i in range(600)), *known]]
+        held = [match_addresses(db, ask) for ask in asks]
+        assert any(found for _, found in held)
+        monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
+        introspect.forget_small_tables(db)
+        assert [match_addresses(db, ask) for ask in asks] == held

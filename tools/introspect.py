@@ -66,16 +66,18 @@ _WHOLE: weakref.WeakKeyDictionary[Database, dict[str, Any]] = weakref.WeakKeyDic
 _whole_lock = threading.Lock()
 
 
-def small_table(db: Database, table: str, read: Callable[[], T]) -> T | None:
+def small_table(db: Database, table: str, read: Callable[[], T], view: str = "") -> T | None:
     """What `read` makes of `table` when it has at most SMALL_TABLE_ROWS rows, read once per root
-    connection; None when the table is larger or absent (the caller then queries it)."""
+    connection (`view` names it when two callers hold the table differently); None when the table
+    is larger or absent (the caller then queries it)."""
     assert table.isidentifier(), table  # a code-authored table name, joined into the count below
+    key = f"{table}:{view}"
     with _whole_lock:
         held = _WHOLE.setdefault(db.root, {})
-        if table not in held:
+        if key not in held:
             small = bool(table_columns(db, table)) and db.scalar(f"SELECT count(*) FROM {table}") <= SMALL_TABLE_ROWS
-            held[table] = read() if small else None
-        return held[table]
+            held[key] = read() if small else None
+        return held[key]
 
 
 def forget_small_tables(db: Database) -> None:

@@ -19,7 +19,7 @@ from tools.alerts import account_exists, resolve_as_of
 from tools.db import Database
 from tools.errors import InputInvalid, NotFound
 from tools.evidence import Evidence, EvidenceLedger
-from tools.introspect import table_columns
+from tools.introspect import small_table, table_columns
 from tools.schema import RISKY_CATEGORIES
 
 EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -50,20 +50,24 @@ def _optional(cols: frozenset[str], name: str, cast: str = "VARCHAR") -> str:
 IN_LIST_MAX = 500
 
 
-def _hits_sql(db: Database, n: int) -> str:
-    """SELECT of list rows naming any of `n` normalised addresses.
+def _hits_sql(db: Database, n: int | None) -> str:
+    """SELECT of list rows naming any of `n` normalised addresses (every row for None).
 
     Up to IN_LIST_MAX addresses go as an IN list, which DuckDB pushes into the scan (zone maps skip
     row groups of a large label table); longer lists join against an unnested array parameter.
     """
     cols = table_columns(db, "addresses")
     norm = address_norm_sql(db)
-    wanted = f"IN ({', '.join('?' for _ in range(n))})" if n <= IN_LIST_MAX else "IN (SELECT unnest(?::VARCHAR[]))"
+    if n is None:
+        where = ""
+    else:
+        wanted = f"IN ({', '.join('?' for _ in range(n))})" if n <= IN_LIST_MAX else "IN (SELECT unnest(?::VARCHAR[]))"
+        where = f"WHERE {norm} {wanted} "
     return (
         f"SELECT {norm} AS norm, a.address, a.chain, a.category, "
         f"{_optional(cols, 'list_name')}, a.source, {_optional(cols, 'snapshot_date', 'DATE')}, "
         f"{_optional(cols, 'entity_name')} "
-        f"FROM addresses a WHERE {norm} {wanted} ORDER BY norm, a.category, a.source"
+        f"FROM addresses a {where}ORDER BY norm, a.category, a.source"
     )
 
 
@@ -93,12 +97,18 @@ def match_addresses(db: Database, addresses: Iterable[str]) -> tuple[str, dict[s
     if not norms or not table_columns(db, "addresses"):
         return "", {}
     sql = _hits_sql(db, len(norms))
-    res = db.execute(sql, norms if len(norms) <= IN_LIST_MAX else [norms])
+    held = small_table(db, "addresses", lambda: _list_rows(db.execute(_hits_sql(db, None)).rows), view="screening")
+    if held is not None:  # a small screening table, read once: the same rows in the same order
+        return sql, {n: held[n] for n in norms if n in held}
+    return sql, _list_rows(db.execute(sql, norms if len(norms) <= IN_LIST_MAX else [norms]).rows)
+
+
+def _list_rows(rows: list[tuple[Any, ...]]) -> dict[str, list[list[Any]]]:
     found: dict[str, list[list[Any]]] = {}
-    for norm, address, chain, category, list_name, source, snapshot, entity in res.rows:
+    for norm, address, chain, category, list_name, source, snapshot, entity in rows:
         found.setdefault(norm, []).append(
             [address, chain, category, list_name or source, source, _snapshot(snapshot), entity])
-    return sql, found
+    return found
 
 
 def is_adverse_hit(category: str | None, list_name: str | None, source: str | None) -> bool:
