@@ -384,11 +384,12 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
                                                       entity_max: int) -> None:
     """Walks over cached flows equal walks that query DuckDB for every hop: with nothing cacheable
     (-1), and with a mix where only entities of one flow are cached (1); repeated on a warm cache."""
-    from tools import flowcache
+    accounts = ["ACC-000001", "ACC-000010", "ACC-000011", "ACC-000031", "ACC-000041", "ACC-000061", "ACC-000070"]
+    from tools import flowcache, introspect
 
     accounts = ["ACC-000001", "ACC-000010", "ACC-000011", "ACC-000031", "ACC-000041", "ACC-000061", "ACC-000070"]
     tools = [(exposure, {}), (trace, {"direction": "both", "max_hops": 3}), (cycles, {}), (flow_shape, {}),
-             (counterparties, {}),
+             (counterparties, {}), (clusters, {}),
              (trace, {"direction": "out", "max_hops": 4, "min_usd": 100.0, "asset": "USDT"})]
 
     def evidence() -> list[tuple]:
@@ -396,12 +397,17 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
                 if (ev := tool(db, EvidenceLedger(), acct, as_of=AS_OF, **kw))]
 
     flowcache._CACHES.pop(db.root, None)
+    introspect.forget_small_tables(db)
     cached = evidence()
     assert len(flowcache.cache_of(db)._entries) > 10
     assert evidence() == cached  # warm
+    # and the logins, accounts and addresses queried instead of held in memory
     monkeypatch.setattr(flowcache, "ENTITY_MAX", entity_max)
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
     flowcache._CACHES.pop(db.root, None)
+    introspect.forget_small_tables(db)
     assert evidence() == cached
+    introspect.forget_small_tables(db)
 
 
 def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
@@ -436,3 +442,33 @@ def test_labels_read_whole_equal_labels_looked_up(db: Database, monkeypatch: pyt
     assert common._all_labels(db) is None and common.account_ids(db) is None
     introspect.forget_small_tables(db)
 
+
+
+def test_clusters_held_logins_and_cached_flows_equal_their_statements(db: Database,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cluster's own identifiers, shared logins and members' window flows, read from the held
+    logins table and the flow cache, equal OWN_SQL, SHARED_SQL and FLOWS_SQL, at the edges too."""
+    import importlib
+
+    from tools import introspect
+
+    cl = importlib.import_module("tools.graph.clusters")  # the package exports the function by this name
+    introspect.forget_small_tables(db)
+    accounts = [r[0] for r in db.execute("SELECT DISTINCT account_id FROM logins ORDER BY 1").rows]
+    moments = sorted({r[0] for r in db.execute("SELECT ts FROM logins").rows}) + [AS_OF]
+    for at in moments:
+        for acct in accounts:
+            own = cl._own(db, acct, at)
+            assert sorted(own, key=str) == sorted(set(db.execute(cl.OWN_SQL, {"a": acct, "e": at}).rows), key=str)
+            devs, ips = sorted({d for d, _ in own if d}), sorted({i for _, i in own if i})
+            if devs or ips:
+                want = db.execute(cl.SHARED_SQL, {"devs": devs, "ips": ips, "e": at}).rows
+                assert set(cl._shared(db, devs, ips, at)) == set(want)
+    members = [r[0] for r in db.execute("SELECT DISTINCT entity FROM flows ORDER BY 1").rows]
+    start, end = AS_OF - dt.timedelta(days=400), AS_OF
+    flows = cl._window_flows(db, members, start, end)
+    assert sum(map(len, flows.values())) > 50
+    for m in members:
+        assert flows[m] == db.execute(cl.FLOWS_SQL, {"a": m, "s": start, "e": end}).rows
+    selfish = db.scalar("SELECT count(*) FROM flows WHERE counterparty = entity")
+    assert selfish, "the workspace has trades with oneself, which FLOWS_SQL leaves out"

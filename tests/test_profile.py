@@ -266,12 +266,13 @@ def test_held_login_groups_and_p2p_counts_equal_the_statement() -> None:
         return rng.choice(edges) if rng.random() < 0.3 else ws + dt.timedelta(hours=rng.randint(-900, 900))
 
     logins = [(rng.choice(["D1", "D2", "d1", None]), rng.choice(["DE", "BR", None]),
-               rng.choice(["login", "2fa_reset", None]), when()) for _ in range(300)]
+               rng.choice(["login", "2fa_reset", None]), when(), "10.0.0.1") for _ in range(300)]
     sides = [(when(), rng.choice(["completed", "disputed", "chargeback", "cancelled", None]),
               rng.choice([True, False, None])) for _ in range(300)]
     con = duckdb.connect()
-    con.execute("CREATE TABLE logins (account_id VARCHAR, device_id VARCHAR, country VARCHAR, event VARCHAR, ts TIMESTAMP)")
-    con.executemany("INSERT INTO logins VALUES ('A', ?, ?, ?, ?)", logins)
+    con.execute("CREATE TABLE logins (account_id VARCHAR, device_id VARCHAR, country VARCHAR, event VARCHAR, "
+                "ts TIMESTAMP, ip VARCHAR)")
+    con.executemany("INSERT INTO logins VALUES ('A', ?, ?, ?, ?, ?)", logins)
     con.execute("CREATE TABLE p2p_sides (account_id VARCHAR, ts TIMESTAMP, status VARCHAR, third_party_payer BOOLEAN)")
     con.executemany("INSERT INTO p2p_sides VALUES ('A', ?, ?, ?)", sides)
     for end, start in [(as_of, ws), (ws, ws - dt.timedelta(days=30)), (as_of + dt.timedelta(days=9), as_of)]:

@@ -11,6 +11,8 @@ statement.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tools.db import Database
@@ -20,7 +22,8 @@ ACCOUNT_COLUMNS = ("kind", "country", "kyc_level", "registered_at", "occupation"
                    "declared_income_usd", "risk_rating")
 DISPUTED = ("disputed", "chargeback")
 
-Login = tuple[str | None, str | None, str | None, dt.datetime]  # device, country, event, ts
+Login = tuple[str | None, str | None, str | None, dt.datetime, str | None]  # device, country, event, ts, ip
+Link = tuple[str, str | None, str | None, dt.datetime]  # account, device, ip, ts
 Side = tuple[dt.datetime, str | None, bool]  # ts, status, third-party payer
 
 
@@ -42,13 +45,37 @@ def account_ids(db: Database) -> frozenset[str] | None:
     return frozenset(rows) if rows is not None else None
 
 
-def _logins(db: Database) -> dict[str, list[Login]] | None:
-    def read() -> dict[str, list[Login]]:
-        out: dict[str, list[Login]] = {}
-        for account, device, country, event, ts in db.execute(
-                "SELECT account_id, device_id, country, event, ts FROM logins WHERE ts IS NOT NULL").rows:
-            out.setdefault(account, []).append((device, country, event, ts))
+@dataclass
+class LoginTable:
+    """A small logins table by account, with (account, device, ip, ts) by device and by IP on demand."""
+
+    by_account: dict[str, list[Login]]
+
+    @cached_property
+    def by_device(self) -> dict[str, list[Link]]:
+        return self._index(0)
+
+    @cached_property
+    def by_ip(self) -> dict[str, list[Link]]:
+        return self._index(4)
+
+    def _index(self, column: int) -> dict[str, list[Link]]:
+        out: dict[str, list[Link]] = {}
+        for account, rows in self.by_account.items():
+            for row in rows:
+                if row[column] is not None:
+                    out.setdefault(row[column], []).append((account, row[0], row[4], row[3]))
         return out
+
+
+def logins(db: Database) -> LoginTable | None:
+    """The logins table held by account, when small; None when it is too large to hold."""
+    def read() -> LoginTable:
+        out: dict[str, list[Login]] = {}
+        for account, device, country, event, ts, ip in db.execute(
+                "SELECT account_id, device_id, country, event, ts, ip FROM logins WHERE ts IS NOT NULL").rows:
+            out.setdefault(account, []).append((device, country, event, ts, ip))
+        return LoginTable(out)
 
     return small_table(db, "logins", read)
 
@@ -73,7 +100,7 @@ def login_groups(logins: list[Login], as_of: dt.datetime, ws: dt.datetime) -> li
     """LOGINS_SQL from held rows: per device, country and event up to `as_of`, the first time, the
     counts before and from `ws`, and the first time from `ws`; in (device, country, event) order."""
     groups: dict[tuple[str | None, str | None, str | None], list[Any]] = {}
-    for device, country, event, ts in logins:
+    for device, country, event, ts, _ in logins:
         if ts > as_of:
             continue
         group = groups.setdefault((device, country, event), [ts, 0, 0, None])
@@ -101,17 +128,18 @@ def held_account(db: Database, account_id: str, as_of: dt.datetime,
     """(the account's row, or None if there is no such account; its login groups; its P2P counts),
     all from held tables; None when one of them is too large to hold (query instead)."""
     accounts = account_rows(db)
-    logins = _logins(db) if table_columns(db, "logins") else {}
+    held_logins = logins(db) if table_columns(db, "logins") else LoginTable({})
     if table_columns(db, "p2p_sides"):
         sides = _sides(db)
     elif table_columns(db, "p2p_orders"):
         sides = None  # orders without the per-side table: the statement finds them by buyer or seller
     else:
         sides = {}
-    if accounts is None or logins is None or sides is None:
+    if accounts is None or held_logins is None or sides is None:
         return None
     row = accounts.get(account_id)
     if row is None:
         return None, [], (0,) * 6
-    return (dict(zip(ACCOUNT_COLUMNS, row, strict=True)), login_groups(logins.get(account_id, []), as_of, ws),
+    return (dict(zip(ACCOUNT_COLUMNS, row, strict=True)),
+            login_groups(held_logins.by_account.get(account_id, []), as_of, ws),
             p2p_counts(sides.get(account_id, []), as_of, ws))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from tools import flowcache
+from tools.account_tables import logins
 from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
 from tools.graph.common import accounts_among, day, forwarded_within, has_table, norm_entity, resolve_as_of, usd, window
@@ -47,7 +49,7 @@ def clusters(
     args = {"account_id": acct, "as_of": ref, "window_days": window_days}
     if not has_table(db, "logins"):
         return ledger.record("clusters", args, error="the workspace has no logins table: device/IP links unknown")
-    own = db.execute(OWN_SQL, {"a": acct, "e": end}).rows
+    own = _own(db, acct, end)
     devs = sorted({d for d, _ in own if d})
     ips = sorted({i for _, i in own if i})
     links = _shared(db, devs, ips, end)
@@ -63,7 +65,7 @@ def clusters(
                          sorted({i for a, _, i in lvl2 if a in members and i}), via)
     members = set(sorted(members, key=lambda m: (m != acct, m))[:max_members])
 
-    rows_by: dict[str, list[tuple]] = {m: db.execute(FLOWS_SQL, {"a": m, "s": start, "e": end}).rows for m in members}
+    rows_by = _window_flows(db, sorted(members), start, end)
     collector, senders = _collector(db, rows_by)
     kyc = {r[0]: (r[1], r[2]) for r in db.execute(
         "SELECT account_id, kyc_level, registered_at FROM accounts WHERE list_contains($m, account_id)",
@@ -94,10 +96,38 @@ def clusters(
                          summary=summary)
 
 
+def _own(db: Database, acct: str, end: dt.datetime) -> list[tuple]:
+    """OWN_SQL: the account's (device, IP) pairs up to `end` (from a small logins table held in memory)."""
+    held = logins(db)
+    if held is None:
+        return db.execute(OWN_SQL, {"a": acct, "e": end}).rows
+    return sorted({(d, i) for d, _, _, ts, i in held.by_account.get(acct, []) if ts <= end}, key=str)
+
+
 def _shared(db: Database, devs: list[str], ips: list[str], end: dt.datetime) -> list[tuple]:
+    """SHARED_SQL: (account, device, IP) of the logins up to `end` from one of these devices or IPs
+    (a set of links: only which accounts share which identifier matters, not order or repeats)."""
     if not devs and not ips:
         return []
-    return db.execute(SHARED_SQL, {"devs": devs, "ips": ips, "e": end}).rows
+    held = logins(db)
+    if held is None:
+        return db.execute(SHARED_SQL, {"devs": devs, "ips": ips, "e": end}).rows
+    found = {(a, d, i) for ident in devs for a, d, i, ts in held.by_device.get(ident, []) if ts <= end}
+    found |= {(a, d, i) for ident in ips for a, d, i, ts in held.by_ip.get(ident, []) if ts <= end}
+    return sorted(found, key=str)
+
+
+def _window_flows(db: Database, members: list[str], start: dt.datetime, end: dt.datetime) -> dict[str, list[tuple]]:
+    """FLOWS_SQL per member: its movements with others in the window, in storage order (from the
+    flow cache when the member is not too busy to keep)."""
+    cached = flowcache.cache_of(db).flows(db, members)
+    out: dict[str, list[tuple]] = {}
+    for m in members:
+        rows = cached[m]
+        out[m] = (db.execute(FLOWS_SQL, {"a": m, "s": start, "e": end}).rows if rows is None else
+                  [(r.direction, r.counterparty, r.ts, r.amount_usd, r.txn_id)
+                   for r in flowcache.between(rows, start, end) if flowcache.moved(r, m)])
+    return out
 
 
 def _grow(links: list[tuple], devs: list[str], ips: list[str], via: dict[str, set[str]]) -> set[str]:
