@@ -472,3 +472,25 @@ def test_clusters_held_logins_and_cached_flows_equal_their_statements(db: Databa
         assert flows[m] == db.execute(cl.FLOWS_SQL, {"a": m, "s": start, "e": end}).rows
     selfish = db.scalar("SELECT count(*) FROM flows WHERE counterparty = entity")
     assert selfish, "the workspace has trades with oneself, which FLOWS_SQL leaves out"
+
+
+def test_shortest_paths_are_networkx_paths() -> None:
+    """exposure's breadth-first search picks networkx's path wherever several are shortest."""
+    import random
+
+    import networkx as nx
+
+    from tools.graph.exposure import shortest_paths
+
+    rng = random.Random(3)
+    for _ in range(200):
+        nodes = [f"n{i}" for i in range(rng.randint(2, 14))]
+        edges = [(rng.choice(nodes), rng.choice(nodes)) for _ in range(rng.randint(1, 40))]
+        graph = nx.DiGraph()
+        succ: dict[str, dict[str, None]] = {}
+        for u, v in edges:
+            graph.add_edge(u, v)
+            succ.setdefault(u, {})[v] = None
+        source = rng.choice(sorted(graph.nodes))
+        for cutoff in (0, 1, 2, 3, 5):
+            assert shortest_paths(succ, source, cutoff) == nx.single_source_shortest_path(graph, source, cutoff=cutoff)

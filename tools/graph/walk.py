@@ -76,7 +76,7 @@ class Node:
 
 @dataclass
 class Walk:
-    """The extracted subgraph of one expansion, small enough for Python and networkx."""
+    """The extracted subgraph of one expansion, small enough for plain Python."""
 
     root: str
     direction: str
