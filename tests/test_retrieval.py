@@ -161,6 +161,14 @@ def test_torch_and_onnx_encoders_equal_sentence_transformers(tmp_path: Path) -> 
     cosine = (one_by_one * reference).sum(axis=1)
     assert cosine.min() >= 0.97 and cosine.mean() >= 0.99 and cosine.max() < 1 - 1e-6
     assert np.allclose(np.linalg.norm(one_by_one, axis=1), 1.0, atol=1e-6)
+    # A second load reads ONNX Runtime's optimized graph, kept from the first: the same vectors.
+    from tools.playbooks.minilm_onnx import optimized_path
+
+    assert optimized_path(tmp_path / "minilm-int8.onnx").exists()
+    again = OnnxMiniLM(tmp_path / "minilm-int8.onnx", path)
+    assert np.array_equal(np.stack([again.encode([t])[0] for t in texts]), one_by_one)
+    optimized_path(tmp_path / "minilm-int8.onnx").write_bytes(b"damaged")
+    assert np.array_equal(OnnxMiniLM(tmp_path / "minilm-int8.onnx", path).encode(texts[:3]), int8.encode(texts[:3]))
 
 
 @pytest.mark.parametrize("configured", ["int8", "onnx"])
