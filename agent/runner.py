@@ -59,7 +59,7 @@ class Investigator:
     def investigate(self, alert_id: str) -> CaseReport:
         """Run the whole graph for one alert and return its report."""
         start = time.perf_counter()
-        state = self.graph.invoke({"alert_id": alert_id}, context=self.context())
+        state = self.graph.invoke({"alert_id": alert_id}, context=self.context(), output_keys=["report"])
         report = CaseReport.model_validate(state["report"])
         report.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return report
