@@ -11,6 +11,7 @@ statement.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -39,10 +40,11 @@ def account_rows(db: Database) -> dict[str, tuple[Any, ...]] | None:
     return small_table(db, "accounts", read)
 
 
-def account_ids(db: Database) -> frozenset[str] | None:
-    """Every account id of a small accounts table; None when it is too large to hold."""
-    rows = account_rows(db)
-    return frozenset(rows) if rows is not None else None
+def account_ids(db: Database) -> Container[str] | None:
+    """The account ids of a small accounts table, for membership tests (the held rows themselves:
+    copying 196k ids into a set on every call cost 15 ms at 10M transactions); None when the table
+    is too large to hold."""
+    return account_rows(db)
 
 
 @dataclass

@@ -116,7 +116,7 @@ def accounts_among(db: Database, entities: Iterable[str]) -> set[str]:
         return set()
     every = account_ids(db)
     if every is not None:
-        return ents & every
+        return {e for e in ents if e in every}
     return set(_remembered(db, "accounts", ents, fetch))
 
 
