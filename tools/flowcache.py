@@ -119,6 +119,12 @@ def between(rows: Iterable[Flow], lo: dt.datetime, hi: dt.datetime) -> Iterable[
     return (r for r in rows if r.ts is not None and lo <= r.ts <= hi)
 
 
+def movements(rows: Iterable[Flow], entity: str, lo: dt.datetime, hi: dt.datetime) -> Iterable[Flow]:
+    """`counterparty <> entity AND ts BETWEEN lo AND hi`: the entity's movements with others in a
+    time range, in storage order."""
+    return (r for r in between(rows, lo, hi) if moved(r, entity))
+
+
 def select(rows: Iterable[Flow], entity: str, direction: str, lo: dt.datetime, hi: dt.datetime, min_usd: float,
            asset: str | None, kinds: frozenset[str] | None, layer: str | None) -> list[tuple]:
     """The rows `walk.RAW_SQL` would return for these filters (NULLs fail every comparison, as in

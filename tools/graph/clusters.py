@@ -126,7 +126,7 @@ def _window_flows(db: Database, members: list[str], start: dt.datetime, end: dt.
         rows = cached[m]
         out[m] = (db.execute(FLOWS_SQL, {"a": m, "s": start, "e": end}).rows if rows is None else
                   [(r.direction, r.counterparty, r.ts, r.amount_usd, r.txn_id)
-                   for r in flowcache.between(rows, start, end) if flowcache.moved(r, m)])
+                   for r in flowcache.movements(rows, m, start, end)])
     return out
 
 

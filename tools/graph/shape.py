@@ -94,8 +94,7 @@ def _window_rows(db: Database, acct: str, lo: dt.datetime, hi: dt.datetime) -> l
     cached = flowcache.flows_of(db, acct)
     if cached is None:
         return db.execute(ROWS_SQL, {"a": acct, "s": lo, "e": hi}).rows
-    return [(r.direction, r.counterparty, r.ts, r.amount_usd) for r in flowcache.between(cached, lo, hi)
-            if flowcache.moved(r, acct)]
+    return [(r.direction, r.counterparty, r.ts, r.amount_usd) for r in flowcache.movements(cached, acct, lo, hi)]
 
 
 def _common_sink(w: Walk) -> tuple[str | None, list[str]]:
@@ -141,8 +140,8 @@ def _bipartite(db: Database, w: Walk, start: dt.datetime, end: dt.datetime) -> t
     pays: dict[str, set[str]] = defaultdict(set)
     cached = flowcache.cache_of(db).flows(db, receivers)
     for r in receivers:
-        for f in flowcache.between(cached[r] or (), start, end):
-            if f.direction == "in" and flowcache.moved(f, r):
+        for f in flowcache.movements(cached[r] or (), r, start, end):
+            if f.direction == "in":
                 pays[f.counterparty].add(r)
     busy = [r for r in receivers if cached[r] is None]
     if busy:  # one statement: a UNION ALL of point look-ups, one per receiver (each pruned by the zone maps)

@@ -236,6 +236,11 @@ def parse(path: Path) -> tuple[Playbook | None, list[Issue]]:
     return pb, issues
 
 
+def playbook_files(directory: Path) -> list[Path]:
+    """The playbook files of a directory (every `*.md` but its README), in name order."""
+    return sorted(p for p in directory.glob("*.md") if p.name.lower() != "readme.md")
+
+
 def check_dir(directory: Path | None = None, *, require_all_typologies: bool = True) -> CheckReport:
     """Validate every `*.md` playbook in a directory, and that typologies are covered once each."""
     directory = Path(directory) if directory is not None else default_dir()
@@ -243,7 +248,7 @@ def check_dir(directory: Path | None = None, *, require_all_typologies: bool = T
     if not directory.is_dir():
         report.issues.append(Issue(str(directory), "directory", "not a directory"))
         return report
-    files = sorted(p for p in directory.glob("*.md") if p.name.lower() != "readme.md")
+    files = playbook_files(directory)
     if not files:
         report.issues.append(Issue(str(directory), "directory", "no playbooks (*.md) found"))
     owner: dict[str, str] = {}
@@ -272,8 +277,7 @@ def file_hashes(directory: Path | None = None) -> dict[str, str]:
     empty answer, which matches no index, so the caller takes the path that reports the problem."""
     directory = Path(directory) if directory is not None else default_dir()
     try:
-        files = sorted(p for p in directory.glob("*.md") if p.name.lower() != "readme.md")
-        return {p.stem: content_hash(p.read_text(encoding="utf-8")) for p in files}
+        return {p.stem: content_hash(p.read_text(encoding="utf-8")) for p in playbook_files(directory)}
     except (OSError, UnicodeDecodeError):
         return {}
 
