@@ -1,14 +1,12 @@
-"""The case store (one JSON report per case) and the append-only audit log.
+"""The case store (one JSON report per case) and the way into the append-only audit log.
 
 Writes are atomic (temp file + rename) so a kill never leaves a half-written case; the audit log
-is appended one JSON line at a time with flush + fsync.
+is hash-chained and appended one JSON line at a time with flush + fsync (agent/audit.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +26,11 @@ def atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def audit(settings: Settings, event: str, **fields: Any) -> None:
-    """Append one event to the audit log."""
-    settings.audit_log.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"ts": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields},
-                      default=str)
-    with open(settings.audit_log, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+def audit(settings: Settings, event: str, **fields: Any) -> dict[str, Any]:
+    """Append one event to the workspace's audit log: the one call every writer goes through."""
+    from agent.audit import append
+
+    return append(settings.audit_log, event, **fields)
 
 
 class CaseStore:
