@@ -104,26 +104,31 @@ def generate_cmd(
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same files)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
     alerts: int | None = typer.Option(None, "--alerts", help="Number of alerts (default: about accounts/4)."),
+    world: str = typer.Option("default", "--world", help="World (docs/worlds.md): default, generic, small, "
+                              "graphs, lagoon, random (drawn from --seed) or a .json file of parameters."),
     json_out: bool = JsonOption,
 ) -> None:
-    """Generate synthetic exchange data with planted, labelled typologies (docs/data-spec.md)."""
+    """Generate synthetic exchange data with planted, labelled typologies (docs/data-spec.md, docs/worlds.md)."""
     from evals.synth import generate
+    from evals.synth.worlds import resolve
 
     if fmt not in ("parquet", "csv"):
         raise InputInvalid(f"--format must be parquet or csv, not {fmt!r}")
     try:
+        params = resolve(world, seed)
         if json_out:
-            summary = generate(out, accounts, days, seed, fmt, alerts, None)
+            summary = generate(out, accounts, days, seed, fmt, alerts, None, world=params)
         else:
             with progress_bar("generating", GEN_STAGES) as update:
-                summary = generate(out, accounts, days, seed, fmt, alerts, update)
+                summary = generate(out, accounts, days, seed, fmt, alerts, update, world=params)
     except ValueError as e:
         raise InputInvalid(str(e)) from e
     if json_out:
         print_json(summary)
         return
     rows = summary.get("rows", {})
-    console.print(f"generated {out} ({fmt}, seed {seed}) in {summary.get('seconds', 0)} s", highlight=False)
+    console.print(f"generated {out} ({fmt}, seed {seed}, world {params.name}) in {summary.get('seconds', 0)} s",
+                  highlight=False)
     console.print(_rows_table("rows", rows))
     mix = summary.get("alerts")
     if isinstance(mix, dict) and mix:

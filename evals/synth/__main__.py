@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evals.synth.api import generate
 from evals.synth.labels import split_cases
+from evals.synth.worlds import resolve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,10 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--format", dest="fmt", default="parquet", choices=("parquet", "csv"))
     ap.add_argument("--alerts", type=int, default=None)
     ap.add_argument("--txns", type=int, default=None, help="background transactions (default accounts*days*0.14)")
+    ap.add_argument("--world", default="default",
+                    help="world: a name of evals/synth/worlds.py, random (drawn from the seed) or a .json file")
     ap.add_argument("--split", type=Path, default=None, help="write dev.jsonl/test.jsonl (60/40) here")
     args = ap.parse_args(argv)
     summary = generate(args.out, args.accounts, args.days, args.seed, args.fmt, args.alerts,
-                       lambda stage, f: None, txns=args.txns)
+                       lambda stage, f: None, txns=args.txns, world=resolve(args.world, args.seed))
     if args.split is not None:
         cases = [json.loads(line) for line in (args.out / "cases.jsonl").read_text().splitlines()]
         dev, test = split_cases(cases)

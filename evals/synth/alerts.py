@@ -18,8 +18,9 @@ import numpy as np
 from evals.synth import constants as K
 from evals.synth.constants import HOUR
 from evals.synth.ledger import PlantedAlert, TxnRow
+from evals.synth.worlds import DEFAULT, WorldParams
 
-VENDOR_SHARE = 0.05
+DEFAULT_RULE_SET = frozenset((K.STRUCT, K.RAPID, K.EXPO, K.ATO, K.P2P, K.DEV, K.VEL, K.PROF))
 
 
 def _usd(x: float) -> str:
@@ -37,13 +38,13 @@ def _short(addr: str) -> str:
 Templates = list[Callable[[dict[str, Any]], str]]
 
 STRUCT: Templates = [
-    lambda f: (f"{f['n']} fiat deposits between 9,000 and 10,000 USD within 14 days ({f['first']} to "
+    lambda f: (f"{f['n']} fiat deposits between {f['band_lo']:,.0f} and {f['thr']:,.0f} {f['cur']} within 14 days ({f['first']} to "
                f"{f['last']}), total {_usd(f['total'])}."),
     lambda f: (f"Possible threshold avoidance: {f['n']} cash-in transfers of {_usd(f['min'])} to "
                f"{_usd(f['max'])} each, sum {_usd(f['total'])}, last on {f['last']}."),
     lambda f: f"STRUCT-01 hit: count={f['n']} range=[{f['min']:.0f},{f['max']:.0f}] sum={f['total']:.0f} window=14d",
     lambda f: (f"Customer deposited {_usd(f['total'])} in {f['n']} separate bank transfers just below the "
-               f"10k reporting limit between {f['first']} and {f['last']}."),
+               f"{f['thr'] / 1000:g}k reporting limit between {f['first']} and {f['last']}."),
 ]
 RAPID: Templates = [
     lambda f: (f"Fiat in {_usd(f['fiat_in'])} followed by crypto out {_usd(f['crypto_out'])} "
@@ -210,17 +211,29 @@ def network_facts(subject: str, rows: list[TxnRow], index: TransferIndex) -> dic
             "onward": len(paid_to), "co_senders": len(co), "wallets": len(wallets)}
 
 
+# Wording of the `generic` worlds: every alert reads the same way, whatever fired it, so the
+# typology has to come from the evidence (issue 14).
+GENERIC: Templates = [
+    lambda f: (f"Unusual transfer pattern on the account: {_n(f['n_rows'], 'flagged transaction')}, "
+               f"{_usd(f['rows_usd'])} between {f['first']} and {f['last']}."),
+    lambda f: f"Unusual transfer pattern detected (score {f['score']}); {_n(f['n_rows'], 'transaction')} to review.",
+    lambda f: f"Unusual transfer pattern: please review the account's activity from {f['first']} to {f['last']}.",
+]
+
+
 def render(alert: PlantedAlert, rows: list[TxnRow], rng: np.random.Generator, subject: str = "",
-           index: TransferIndex | None = None) -> tuple[str, str]:
-    """Rule id and description for one alert (vendor rule for ~5% of them)."""
+           index: TransferIndex | None = None, params: WorldParams = DEFAULT) -> tuple[str, str]:
+    """Rule id and description for one alert (vendor rule for ~5% of them), in the world's ids and wording."""
     f = dict(alert.facts)
     f["first"] = _day(min(r[0] for r in rows))
     f["last"] = _day(max(r[0] for r in rows))
     f["score"] = int(rng.integers(55, 99))
+    f.update(thr=params.threshold, band_lo=0.9 * params.threshold, cur=params.currency, n_rows=len(rows),
+             rows_usd=sum(r[4] for r in rows))
     if alert.rule_id == K.VEL:
         f.update(network_facts(subject, rows, index or TransferIndex([])))
     rule = alert.rule_id
-    if rng.random() < VENDOR_SHARE:
+    if rng.random() < params.vendor_share:
         tpl = VENDOR[rule]
         rule = K.VENDOR_RULES[int(rng.integers(len(K.VENDOR_RULES)))]
     elif rule == K.EXPO and f.get("listed") is None:
@@ -228,6 +241,10 @@ def render(alert: PlantedAlert, rows: list[TxnRow], rng: np.random.Generator, su
     else:
         tpl = TEMPLATES[rule]
     text = tpl[int(rng.integers(len(tpl)))](f)
+    if params.wording == "generic":
+        text = GENERIC[int(rng.integers(len(GENERIC)))](f)
+    if rule in DEFAULT_RULE_SET:
+        rule = params.rule(rule)
     memos = [r[8] for r in rows if r[8] and r[8] not in K.INJECTION_MEMOS]
     if memos and rng.random() < 0.4:
         text += f' Memo on a flagged transaction: "{memos[-1]}".'

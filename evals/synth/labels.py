@@ -18,6 +18,7 @@ from evals.synth.alerts import TransferIndex, render
 from evals.synth.emit import TXN_WIDTH
 from evals.synth.ledger import Ledger
 from evals.synth.world import World
+from evals.synth.worlds import DEFAULT, WorldParams
 from evals.synth.writer import TableSink
 from tools.schema import DISPOSITIONS
 
@@ -27,7 +28,7 @@ def _txn_id(num: int) -> str:
 
 
 def write_alerts(out: Path, fmt: str, w: World, led: Ledger, txn_num: np.ndarray,
-                 rng: np.random.Generator) -> list[dict[str, Any]]:
+                 rng: np.random.Generator, params: WorldParams = DEFAULT) -> list[dict[str, Any]]:
     """Write alerts.<fmt>, cases.jsonl and truth/exposure.jsonl; returns the case records."""
     alerts = sorted(led.alerts, key=lambda a: (a.created_at, a.account))
     width = max(5, len(str(len(alerts))))
@@ -37,7 +38,7 @@ def write_alerts(out: Path, fmt: str, w: World, led: Ledger, txn_num: np.ndarray
     index = TransferIndex(led.txns)
     for i, al in enumerate(alerts):
         alert_id = f"ALT-{i + 1:0{width}d}"
-        rule, text = render(al, [led.txns[k] for k in al.txn_keys], rng, w.acc_id(al.account), index)
+        rule, text = render(al, [led.txns[k] for k in al.txn_keys], rng, w.acc_id(al.account), index, params)
         cols["alert_id"].append(alert_id)
         cols["created_at"].append(al.created_at * 1_000_000)
         cols["account_id"].append(w.acc_id(al.account))

@@ -18,6 +18,7 @@ from evals.synth.ledger import Ledger, PlantedAlert
 from evals.synth.policy import expected_actions
 from evals.synth.screening import Screening
 from evals.synth.world import COUNTRY_IDX, OCC_IDX, World
+from evals.synth.worlds import DEFAULT, WorldParams
 
 PUBLIC_SHARE = 0.25
 AUTO_MEMOS = tuple(m for m in K.NORMAL_MEMOS if "car" not in m and "invoice" not in m)
@@ -26,8 +27,10 @@ AUTO_MEMOS = tuple(m for m in K.NORMAL_MEMOS if "car" not in m and "invoice" not
 class Planter:
     """Shared state of one planting run: world, lists, rng, ledger and account pools."""
 
-    def __init__(self, world: World, screening: Screening, rng: np.random.Generator) -> None:
+    def __init__(self, world: World, screening: Screening, rng: np.random.Generator,
+                 params: WorldParams = DEFAULT) -> None:
         self.w = world
+        self.wp = params
         self.sc = screening
         self.rng = rng
         # Scalar draws are hot in planting; Python's generator (seeded from numpy's) is ~20x faster.
@@ -64,6 +67,34 @@ class Planter:
     def chance(self, p: float) -> bool:
         """True with probability p."""
         return self.py.random() < p
+
+    # ---- world scales (identity in the default world, so its draws and rows stay the same) ------
+    def T(self, x: float) -> float:
+        """A planted time span or lag in this world's time scale (an int stays an int)."""
+        k = self.wp.time_scale
+        if k == 1.0:
+            return x
+        return int(round(x * k)) if isinstance(x, int) else x * k
+
+    def A(self, x: float) -> float:
+        """An amount of a suspicious story in this world's amount scale."""
+        return x if self.wp.amount_scale == 1.0 else x * self.wp.amount_scale
+
+    def LA(self, x: float) -> float:
+        """An amount of a benign look-alike (world amount scale times the look-alike factor)."""
+        k = self.wp.amount_scale * self.wp.lookalike_amount
+        return x if k == 1.0 else x * k
+
+    def LN(self, lo: int, hi: int) -> int:
+        """A look-alike's count drawn from [lo, hi] scaled by the world's look-alike size."""
+        k = self.wp.lookalike_size
+        if k == 1.0:
+            return self.i(lo, hi)
+        return self.i(max(1, int(round(lo * k))), max(1, int(round(hi * k))))
+
+    def size(self, r: tuple[int, int]) -> int:
+        """A pattern size drawn from one of the world's (lo, hi) ranges (no draw when lo == hi)."""
+        return r[0] if r[0] == r[1] else self.i(r[0], r[1])
 
     # ---- accounts -----------------------------------------------------------------------------
     def take(self) -> int | None:
@@ -182,6 +213,12 @@ class Planter:
         """Fiat deposit from the customer's bank reference."""
         return self._row(ts, "fiat_deposit", asset or self.w.currency(a), usd, self.w.bank_ref(a, bank_slot),
                          self.aid(a), None, memo)
+
+    def fiat_in_native(self, a: int, ts: int, amount: float, currency: str, memo: str | None = None,
+                       bank_slot: int = 0) -> int:
+        """Fiat deposit of `amount` in `currency` (structuring amounts are set in the threshold's currency)."""
+        at = int(min(max(ts, self.w.start), self.w.end - 1))
+        return self.fiat_in(a, ts, amount * self.w.prices.one(currency, at), memo, bank_slot, currency)
 
     def fiat_out(self, a: int, ts: int, usd: float, memo: str | None = None) -> int:
         """Fiat withdrawal to the customer's bank reference."""

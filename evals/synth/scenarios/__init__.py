@@ -21,6 +21,7 @@ from evals.synth.scenarios import benign_graphs as bg
 from evals.synth.scenarios import exposure, fiat, graphs, security
 from evals.synth.screening import Screening
 from evals.synth.world import World
+from evals.synth.worlds import DEFAULT, WorldParams
 from tools.schema import TYPOLOGIES
 
 Scenario = Callable[[Planter, int, int, str], PlantedAlert]
@@ -62,27 +63,36 @@ def default_alerts(accounts: int) -> int:
     return int(min(MAX_DEFAULT_ALERTS, max(40, round(accounts / 4)), accounts // 3))
 
 
-def plan(n_alerts: int) -> list[tuple[str, str, Scenario]]:
-    """(typology, strength, scenario) for every alert, before shuffling."""
-    n_close = math.ceil(n_alerts / 2)
+def plan(n_alerts: int, params: WorldParams = DEFAULT,
+         rng: np.random.Generator | None = None) -> list[tuple[str, str, Scenario]]:
+    """(typology, strength, scenario) for every alert, before shuffling.
+
+    The world says which typologies are planted, the benign share, and whether a typology's
+    look-alikes take turns (default) or are drawn at random (`rng`, needed then)."""
+    n_close = math.ceil(n_alerts * params.close_share) if params.close_share != 0.5 else math.ceil(n_alerts / 2)
     n_act = n_alerts - n_close
     jobs: list[tuple[str, str, Scenario]] = []
-    m = len(REAL_TYPOLOGIES)
-    for j, typ in enumerate(REAL_TYPOLOGIES):
+    planted = REAL_TYPOLOGIES if params.typologies is None else tuple(
+        t for t in REAL_TYPOLOGIES if t in params.typologies)
+    m = len(planted)
+    for j, typ in enumerate(planted):
         count = n_act // m + (1 if j < n_act % m else 0)
         sar = max(1, round(count * 0.55)) if count else 0
         jobs += [(typ, "sar", ACTIONABLE[typ])] * sar + [(typ, "escalate", ACTIONABLE[typ])] * (count - sar)
         closes = n_close // m + (1 if j < n_close % m else 0)
         looks = LOOKALIKES[typ]
-        jobs += [("none", "close", looks[i % len(looks)]) for i in range(closes)]
+        if params.lookalike_pick == "random" and rng is not None:
+            jobs += [("none", "close", looks[int(rng.integers(len(looks)))]) for _ in range(closes)]
+        else:
+            jobs += [("none", "close", looks[i % len(looks)]) for i in range(closes)]
     return jobs
 
 
 def plant(world: World, screening: Screening, rng: np.random.Generator, n_alerts: int,
-          progress: Callable[[float], None] | None = None) -> Ledger:
-    """Plant every scenario; returns the ledger of planted rows, alerts and exposure truth."""
-    p = Planter(world, screening, rng)
-    jobs = plan(n_alerts)
+          progress: Callable[[float], None] | None = None, params: WorldParams = DEFAULT) -> Ledger:
+    """Plant every scenario of the world's plan; returns the ledger of planted rows, alerts and truth."""
+    p = Planter(world, screening, rng, params)
+    jobs = plan(n_alerts, params, rng)
     order = rng.permutation(len(jobs))
     days = (world.end - world.start) / DAY
     lo = world.start + int(max(0.4 * days, min(45.0, 0.7 * days)) * DAY)

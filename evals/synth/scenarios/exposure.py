@@ -84,7 +84,7 @@ def _exposure_alert(p: Planter, a: int, t: int, strength: str, typology: str, *,
     direction = direction or p.pick(("out", "in"))
     p.profile(a, age_days=p.u(120, 1500), at=t)
     p.baseline(a, t - 150 * DAY, t - 32 * DAY, p.i(3, 7), wallet_chain=chain)
-    total = p.u(2_000, 40_000) if strength != "close" else p.u(800, 15_000)
+    total = p.A(p.u(2_000, 40_000)) if strength != "close" else p.LA(p.u(800, 15_000))
     t_tx = t - 14 * HOUR
     keys, linked = exposure_path(p, a, t_tx, risky=risky, category=category, chain=chain, asset=asset,
                                        hops=hops, share=share, direction=direction, total=total)
@@ -160,7 +160,7 @@ def scam_proceeds(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     """sar: 8+ inbound deposits from distinct addresses fed by scam addresses, quickly withdrawn;
     escalate: 3-7 such deposits, partly withdrawn."""
     sar = strength == "sar"
-    n = p.i(8, 14) if sar else p.i(3, 7)
+    n = p.size(p.wp.scam_in_sar) if sar else p.size(p.wp.scam_in_esc)
     p.profile(a, kind="individual", age_days=p.u(40, 400), at=t, kyc=p.pick((1, 2)))
     asset, chain = p.pick((("USDT", "ethereum"), ("ETH", "ethereum")))
     p.baseline(a, t - 150 * DAY, t - 32 * DAY, p.i(2, 5))
@@ -168,11 +168,11 @@ def scam_proceeds(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     fired: list[int] = []
     outs: list[int] = []
     pending = 0.0
-    times = p.times(t - 20 * HOUR, p.u(3, 6.5) * DAY, n)
+    times = p.times(t - p.T(20 * HOUR), p.T(p.u(3, 6.5) * DAY), n)
     for j, ts in enumerate(times):
         src = p.fresh_address(chain)
         scam, category = scams[j % len(scams)]
-        usd = p.u(400, 6_000)
+        usd = p.A(p.u(400, 6_000))
         path = [scam]
         if p.chance(0.3):
             mid = p.fresh_address(chain)
@@ -186,11 +186,11 @@ def scam_proceeds(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
                                    "hops": len(path) + 1, "path": [*path, src, p.aid(a)],
                                    "usd": round(usd, 2), "direction": "in", "chain": chain})
         if (j % 3 == 2 or j == n - 1) and sar:
-            outs.append(p.crypto_out(a, ts + p.i(2, 18) * HOUR, pending * p.u(0.85, 0.97), asset, chain,
+            outs.append(p.crypto_out(a, ts + p.T(p.i(2, 18) * HOUR), pending * p.u(0.85, 0.97), asset, chain,
                                      p.fresh_address(chain)))
             pending = 0.0
     if not sar:
-        outs.append(p.crypto_out(a, times[-1] + p.i(10, 18) * HOUR, pending * p.u(0.4, 0.7), asset, chain,
+        outs.append(p.crypto_out(a, times[-1] + p.T(p.i(10, 18) * HOUR), pending * p.u(0.4, 0.7), asset, chain,
                                  p.fresh_address(chain)))
     rule = p.pick((K.EXPO, K.VEL))
     usd = [p.usd_of(k) for k in fired]
@@ -209,12 +209,12 @@ def scam_proceeds_merchant(p: Planter, a: int, t: int, strength: str) -> Planted
     p.profile(a, kind="business", age_days=p.u(300, 2000), at=t, kyc=3, income=p.u(250_000, 1_500_000),
               occupation=p.pick(("web shop accepting crypto", "online retail")))
     asset, chain = p.pick((("USDT", "tron"), ("USDT", "ethereum"), ("USDC", "ethereum"), ("BTC", "bitcoin")))
-    for ts in p.times(t - 35 * DAY, 100 * DAY, p.i(10, 20)):
-        p.crypto_in(a, ts, p.u(30, 700), asset, chain, p.fresh_address(chain))
-    n = p.i(10, 25)
-    fired = [p.crypto_in(a, ts, p.u(40, 800), asset, chain, p.fresh_address(chain),
+    for ts in p.times(t - 35 * DAY, 100 * DAY, p.LN(10, 20)):
+        p.crypto_in(a, ts, p.LA(p.u(30, 700)), asset, chain, p.fresh_address(chain))
+    n = p.LN(10, 25)
+    fired = [p.crypto_in(a, ts, p.LA(p.u(40, 800)), asset, chain, p.fresh_address(chain),
                          memo=p.pick((None, None, f"order #{p.i(10_000, 99_999)}")))
-             for ts in p.times(t, p.u(4, 6.8) * DAY, n)]
+             for ts in p.times(t, p.T(p.u(4, 6.8) * DAY), n)]
     p.fiat_out(a, t - p.i(1, 3) * DAY, sum(p.usd_of(k) for k in fired) * 0.5, memo="settlement")
     usd = [p.usd_of(k) for k in fired]
     facts = {"n_in": n, "n_out": 0, "in_total": sum(usd), "out_total": 0.0, "counterparties": n, "days": 7,

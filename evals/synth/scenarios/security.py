@@ -49,7 +49,7 @@ def account_takeover(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     p.manual_logins.add(a)
     asset, chain = p.pick(ATO_RAILS)
     own = p.w.personal_address(a, chain)
-    h_login = p.u(6, 60)
+    h_login = p.T(p.u(6, 60))
     t_login = t - int(h_login * HOUR)
     bal = _history(p, a, t_login - p.i(1, 4) * DAY, own, asset, chain)
     if bal < 3_000:
@@ -74,7 +74,7 @@ def account_takeover(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
         if p.chance(0.3):
             events.append("email_change")
         for j, ev in enumerate(events):
-            p.login(a, min(t_login + int(p.u(0.2, 40) * HOUR) + j * 600, t - 900), ev, device, ip, country)
+            p.login(a, min(t_login + int(p.T(p.u(0.2, 40)) * HOUR) + j * 600, t - 900), ev, device, ip, country)
     frac = {"sar": p.u(0.85, 0.99), "escalate": p.u(0.5, 0.8), "close": p.u(0.3, 0.8)}[strength]
     dst = own if strength == "close" else p.fresh_address(chain)
     p.login(a, t - p.i(60, 600), "login", device, ip, country)
@@ -92,13 +92,13 @@ def mule_network(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     """sar: 4-8 new low-KYC accounts on one device/IP, each forwarding >=80% of fiat in to one collector
     within 48 h; escalate: 3 accounts sharing a device, partial forwarding."""
     sar = strength == "sar"
-    k = p.i(4, 8) if sar else 3
+    k = p.size(p.wp.mule_sar) if sar else p.size(p.wp.mule_esc)
     year = 1970 + t // (365 * DAY)
     mules = [a, *p.take_many(k - 1, t - 40 * DAY)]
     collector = p.take_many(1, t - 120 * DAY)[0]
     p.profile(collector, age_days=p.u(100, 700), at=t, kyc=p.pick((1, 2)))
     device, ip = p.fresh_device(), p.fresh_ip(foreign=False)
-    span = p.u(8, 20) * DAY
+    span = min(p.T(p.u(8, 20) * DAY), 26 * DAY)
     fired: list[int] = []
     key: list[int] = []
     total_fwd = 0.0
@@ -108,10 +108,10 @@ def mule_network(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
                   occupation=p.pick(("student", "unemployed", "shop assistant")), risk="medium")
         p.manual_logins.add(m)
         p.baseline(m, t - 90 * DAY, t - 32 * DAY, p.i(1, 3))
-        for ts in p.times(t - p.i(2, 30) * HOUR if m == a else t - p.i(30, 90) * HOUR, span, p.i(1, 3)):
+        for ts in p.times(t - p.T(p.i(2, 30) * HOUR) if m == a else t - p.T(p.i(30, 90) * HOUR), span, p.i(1, 3)):
             p.login(m, ts - p.i(600, 7200), "login", device, ip)
-            dep = p.fiat_in(m, ts, p.u(500, 4_000))
-            hours = p.u(2, 40) if sar else p.u(30, 90)
+            dep = p.fiat_in(m, ts, p.A(p.u(500, 4_000)))
+            hours = p.T(p.u(2, 40) if sar else p.u(30, 90))
             frac = p.u(0.82, 0.97) if sar else p.u(0.4, 0.7)
             fwd = p.transfer(m, collector, ts + int(hours * HOUR), p.usd_of(dep) * frac,
                              asset=p.pick((p.w.currency(m), "USDT")))
@@ -120,7 +120,7 @@ def mule_network(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
             if m == a:
                 fired += [dep, fwd]
     asset, chain = p.pick((("USDT", "tron"), ("BTC", "bitcoin")))
-    cash_out = p.crypto_out(collector, t + p.i(2, 20) * HOUR, total_fwd * p.u(0.9, 0.98), asset, chain,
+    cash_out = p.crypto_out(collector, t + p.T(p.i(2, 20) * HOUR), total_fwd * p.u(0.9, 0.98), asset, chain,
                             p.fresh_address(chain))
     if sar:
         key.append(cash_out)
@@ -135,7 +135,7 @@ def mule_network(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
 
 def mule_family(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     """close: family or office sharing an IP (sometimes a device), no common collector, ordinary use."""
-    k = p.i(3, 5)
+    k = p.LN(3, 5)
     members = [a, *p.take_many(k - 1, t - 200 * DAY)]
     country = p.w.country_code(a)
     ip = p.fresh_ip(foreign=False)
@@ -148,12 +148,12 @@ def mule_family(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
             p.login(m, ts - p.i(300, 3600), "login", device if device and p.chance(0.5) else None, ip, country)
             r = p.py.random()
             if r < 0.4:
-                x = p.fiat_in(m, ts, p.u(100, 2_000))
+                x = p.fiat_in(m, ts, p.LA(p.u(100, 2_000)))
             elif r < 0.8:
-                x = p.trade(m, ts, p.u(50, 1_500))
+                x = p.trade(m, ts, p.LA(p.u(50, 1_500)))
             else:
                 ch = p.pick(("bitcoin", "ethereum"))
-                x = p.crypto_out(m, ts, p.u(100, 1_000), "BTC" if ch == "bitcoin" else "ETH", ch,
+                x = p.crypto_out(m, ts, p.LA(p.u(100, 1_000)), "BTC" if ch == "bitcoin" else "ETH", ch,
                                  p.w.personal_address(m, ch))
             if m == a:
                 fired.append(x)
@@ -196,9 +196,9 @@ def p2p_fraud(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     fired: list[int] = []
     key: list[int] = []
     got = 0.0
-    for j, ts in enumerate(p.times(t - 2 * HOUR, p.u(6, 20) * DAY, n)):
+    for j, ts in enumerate(p.times(t - 2 * HOUR, min(p.T(p.u(6, 20) * DAY), 26 * DAY), n)):
         method = p.pick(("card", "bank_transfer", "wise"))
-        _, tx = p.p2p(a, sellers[j], ts, p.u(150, 2_500), statuses[j], method=method, third_party=j in tpp,
+        _, tx = p.p2p(a, sellers[j], ts, p.A(p.u(150, 2_500)), statuses[j], method=method, third_party=j in tpp,
                       chat=p.pick(chats) if j in tpp else None)
         if tx is not None:
             key.append(tx)
@@ -220,13 +220,13 @@ def p2p_merchant(p: Planter, a: int, t: int, strength: str) -> PlantedAlert:
     p.profile(a, kind=p.pick(("individual", "business")), age_days=p.u(500, 2500), at=t, kyc=3)
     buyers = p.borrow(40, t - 190 * DAY, {a})
     for ts in p.times(t - 32 * DAY, 150 * DAY, p.i(30, 60)):
-        p.p2p(p.pick(buyers), a, ts, p.u(50, 1_500), "completed", method=p.pick(("bank_transfer", "wise")))
+        p.p2p(p.pick(buyers), a, ts, p.LA(p.u(50, 1_500)), "completed", method=p.pick(("bank_transfer", "wise")))
     fired: list[int] = []
-    n = p.i(10, 20)
+    n = p.LN(10, 20)
     times = p.times(t, 25 * DAY, n)
     for ts in times[:-1]:
-        p.p2p(p.pick(buyers), a, ts, p.u(50, 1_500), "completed", method=p.pick(("bank_transfer", "wise")))
-    _, tx = p.p2p(p.pick(buyers), a, times[-1], p.u(80, 1_200), "disputed", method="bank_transfer",
+        p.p2p(p.pick(buyers), a, ts, p.LA(p.u(50, 1_500)), "completed", method=p.pick(("bank_transfer", "wise")))
+    _, tx = p.p2p(p.pick(buyers), a, times[-1], p.LA(p.u(80, 1_200)), "disputed", method="bank_transfer",
                   chat=p.pick(("payment not received yet?", "I sent it, check again", None)))
     if tx is not None:
         fired.append(tx)
