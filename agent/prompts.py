@@ -63,9 +63,38 @@ CHAT_SYSTEM = (
     "answers short, cite evidence ids, and say plainly when the tools found nothing."
 )
 
+def _planner_system() -> str:
+    """The chat planner's system prompt: a constant (tool menu from the one catalog, then examples), so
+    every request starts with the same bytes and llama.cpp reuses the cached prefix."""
+    from agent.chat.catalog import CATALOG
+
+    menu = "\n".join(f"- {t.name} ({' or '.join(t.targets)}): {t.description}" for t in CATALOG.values())
+    return (
+        "You choose the tool calls that answer an AML investigator's question about an exchange's data. Tools:\n"
+        + menu + "\n"
+        "Reply with JSON {\"calls\": [...]}: one to three calls, each with tool, target (copied from the "
+        "Entities line; the tool must take that kind of entity), direction (in = money coming in: who funded it, "
+        "senders, deposits; out = money going out: where it went, receivers, withdrawals; both otherwise) and "
+        "hops (how far to trace; 2 unless the question says). Pick only the calls the question needs.\n"
+        "Examples:\n"
+        "Question: who paid money into ACC-1? Entities: ACC-1 (account) -> "
+        "{\"calls\": [{\"tool\": \"counterparties\", \"target\": \"ACC-1\", \"direction\": \"in\", \"hops\": 2}]}\n"
+        "Question: is bc1qxyz on a sanctions list? Entities: bc1qxyz (address) -> "
+        "{\"calls\": [{\"tool\": \"screen\", \"target\": \"bc1qxyz\", \"direction\": \"both\", \"hops\": 2}]}\n"
+        "Question: does ACC-2 use the same phone as other customers, and any earlier alerts? Entities: ACC-2 "
+        "(account) -> {\"calls\": [{\"tool\": \"clusters\", \"target\": \"ACC-2\", \"direction\": \"both\", "
+        "\"hops\": 2}, {\"tool\": \"alerts\", \"target\": \"ACC-2\", \"direction\": \"both\", \"hops\": 2}]}\n"
+        "Question: follow the money out of ACC-3 for three steps. Entities: ACC-3 (account) -> "
+        "{\"calls\": [{\"tool\": \"trace\", \"target\": \"ACC-3\", \"direction\": \"out\", \"hops\": 3}]}\n"
+        + UNTRUSTED_RULE
+    )
+
+
+PLANNER_SYSTEM = _planner_system()
+
 PROMPT_VERSION = hashlib.sha256(
     "\n".join([INVESTIGATOR_SYSTEM, ROUTER_SYSTEM, ASSESS_SYSTEM, NARRATIVE_SYSTEM, SUMMARY_SYSTEM, REVISE_SYSTEM,
-               CHAT_SYSTEM]).encode()
+               CHAT_SYSTEM, PLANNER_SYSTEM]).encode()
 ).hexdigest()[:12]
 
 

@@ -100,19 +100,23 @@ def test_question_tool_call_answer_cites_evidence(settings: Settings, sar_case: 
 
 
 def test_router_style_question(settings: Settings, sar_case: dict[str, Any]) -> None:
-    """The small-model style: pick a step, see its result as text, then write the answer."""
+    """The small-model style: the model emits a plan under a JSON schema whose targets are the question's
+    entities; the tools run in code and the answer is written from the evidence and checked."""
     acct = sar_case["account"]
-    fake = FakeChatModel([{"tool": "exposure", "account_id": acct, "reason": "risky addresses?"},
-                          {"tool": "done", "reason": "answered"},
-                          f"No labelled address found for {acct} [E1]."])
+    plan = {"calls": [{"tool": "exposure", "target": acct, "direction": "both", "hops": 2}]}
+    fake = FakeChatModel([json.dumps(plan)])
     session = ChatSession(settings, "r1", "fake", model=fake, style="router")
     try:
-        answer, _, tools = ask(session, f"Any risky exposure for {acct}?")
-        assert tools == [("exposure", {"account_id": acct}, "E1")]
-        assert answer.endswith("[E1].")
-        assert "[E1] exposure(" in fake.calls[1].messages[-1].text  # fed back as text
+        answer, tokens, tools = ask(session, f"Any risky exposure for {acct}?")
+        assert tools == [("exposure", {"tool": "exposure", "target": acct}, "E1")]
+        assert "[E1]" in answer and "".join(tokens) == answer
+        body = fake.calls[0].kwargs["extra_body"]
+        schema = body["response_format"]["schema"]["properties"]["calls"]["items"]["properties"]
+        assert schema["target"]["enum"] == [acct] and "exposure" in schema["tool"]["enum"]
         assert "<question>" in fake.calls[0].messages[-1].text  # the question is fenced for the model
-        assert "[E1] exposure(" in fake.calls[2].text
+        record = next(t for t in session.last_trace() if t.get("model_call") == "chat_plan")
+        assert record["raw"] == json.dumps(plan) and record["plan_source"] == "model"
+        assert record["prompt_version"] and record["plan"] == [{"tool": "exposure", "target": acct}]
     finally:
         session.close()
 
@@ -144,11 +148,11 @@ def test_unreachable_model_is_a_clear_error(settings: Settings) -> None:
         session.close()
 
 
-def test_rules_backend_answers_slash_commands_only(settings: Settings) -> None:
+def test_rules_backend_asks_for_an_entity_when_none_is_named(settings: Settings) -> None:
     session = ChatSession(settings, "t1", "rules")
     try:
         answer, _, tools = ask(session, "who is it?")
-        assert "slash commands" in answer and tools == []
+        assert "No tool was run" in answer and tools == []
     finally:
         session.close()
 

@@ -1,8 +1,10 @@
-"""The conversation graph: the model answers with tools, checkpointed per thread on disk.
+"""The conversation graph: questions answered with tools, checkpointed per thread on disk.
 
-native style: `agent` (model with tools bound) <-> `tools`, until the model answers in text.
-router style (small local models): `agent` picks one narrow step at a time; when it picks
-`done`, `answer` writes the reply from the evidence. Tool steps are bounded per question.
+native style (capable endpoints): `agent` (model with tools bound) <-> `tools`, until the model
+answers in text; `check` then verifies that answer against the turn's evidence before it is shown.
+rules and router styles (no model, or a small local one): `plan` (slots, then a deterministic plan or
+the model's constrained plan under it) -> `run` (each call once) -> `compose` (the answer written from
+the evidence, checked, streamed). See agent.chat.answering.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class ChatState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     evidence: Annotated[list[dict[str, Any]], operator.add]
     focus: dict[str, Any]
+    subject: dict[str, str]
+    plan: dict[str, Any]
+    results: list[dict[str, Any]] | None
+    trace: Annotated[list[dict[str, Any]], operator.add]
 
 
 @dataclass(kw_only=True)
@@ -83,22 +89,11 @@ def _invoke(runnable: Any, messages: list[Any], where: str) -> Any:
 
 
 def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
-    """The model's next move: a tool call or (native) the answer itself."""
+    """Native style: the model's next move, a tool call or the answer itself."""
     ctx = runtime.context
-    model = ctx.inv.model
     system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
-    if ctx.inv.style == "native":
-        reply = _invoke(model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "agent")
-        return {"messages": [reply]}
-    from agent.llm.router import choose_next
-    from agent.nodes.investigate import router_options_with_sql
-
-    choice = choose_next(model, system.content, transcript(state["messages"]), router_options_with_sql())
-    if choice.tool == "done":
-        return {"messages": [AIMessage(content="", additional_kwargs={"router": "done"})]}
-    args = {k: v for k, v in choice.args.items() if v is not None}
-    call = {"name": choice.tool, "args": args, "id": f"call_{len(state['messages'])}", "type": "tool_call"}
-    return {"messages": [AIMessage(content="", tool_calls=[call])]}
+    reply = _invoke(ctx.inv.model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "agent")
+    return {"messages": [reply]}
 
 
 def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
@@ -118,25 +113,19 @@ def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any
     return {"messages": out, "evidence": [e.model_dump() for e in ledger.all()[before:]]}
 
 
-def answer_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
-    """Router style: write the reply from the transcript and its evidence."""
-    model = runtime.context.inv.model
-    system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
-    msgs = [m for m in complete_pairs(state["messages"]) if not (isinstance(m, AIMessage) and not m.content)]
-    prompt = HumanMessage(transcript(msgs) + "\n\nAnswer the investigator's last question from the tool results "
-                          "above, citing evidence ids like [E2]. If the tools found nothing, say so.")
-    return {"messages": [_invoke(model, [system, prompt], "answer")]}
+def start_route(state: ChatState, runtime: Runtime[ChatContext]) -> Literal["agent", "plan"]:
+    """Native tool calling for capable endpoints; the planned answer otherwise."""
+    ctx = runtime.context.inv
+    return "agent" if ctx.model is not None and ctx.style == "native" else "plan"
 
 
-def after_agent(state: ChatState, runtime: Runtime[ChatContext]) -> Literal["tools", "answer", "__end__"]:
-    """Tools while the model asks for them (bounded); router style ends with `answer`."""
+def after_agent(state: ChatState, runtime: Runtime[ChatContext]) -> Literal["tools", "check"]:
+    """Tools while the model asks for them (bounded), then the check of its answer."""
     last = state["messages"][-1]
     wants_tools = isinstance(last, AIMessage) and bool(last.tool_calls)
     if wants_tools and _steps_since_question(state["messages"]) < runtime.context.max_steps:
         return "tools"
-    if runtime.context.inv.style == "router" or wants_tools:
-        return "answer"
-    return "__end__"
+    return "check"
 
 
 def complete_pairs(messages: list[AnyMessage]) -> list[AnyMessage]:
@@ -148,12 +137,20 @@ def complete_pairs(messages: list[AnyMessage]) -> list[AnyMessage]:
 
 def build_chat_graph(checkpointer: Any | None = None) -> Any:
     """Compile the conversation graph."""
+    from agent.chat.answering import check_native_node, compose_node, plan_node, run_node
+
     builder = StateGraph(ChatState, context_schema=ChatContext)
     builder.add_node("agent", agent_node)
     builder.add_node("tools", tools_node)
-    builder.add_node("answer", answer_node)
-    builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", after_agent, ["tools", "answer", END])
+    builder.add_node("check", check_native_node)
+    builder.add_node("plan", plan_node)
+    builder.add_node("run", run_node)
+    builder.add_node("compose", compose_node)
+    builder.add_conditional_edges(START, start_route, ["agent", "plan"])
+    builder.add_conditional_edges("agent", after_agent, ["tools", "check"])
     builder.add_edge("tools", "agent")
-    builder.add_edge("answer", END)
+    builder.add_edge("check", END)
+    builder.add_edge("plan", "run")
+    builder.add_edge("run", "compose")
+    builder.add_edge("compose", END)
     return builder.compile(name="sleuth-chat", checkpointer=checkpointer)

@@ -36,11 +36,21 @@ def _reader(session: ChatSession) -> Callable[[], str]:
     return lambda: prompt.prompt("sleuth> ")
 
 
+def _args_text(args: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in args.items())
+
+
+def _tool_start(console: Console) -> Callable[[str, dict], None]:
+    def show(name: str, args: dict) -> None:
+        console.print(f"\n[cyan]tool[/] {name}({_args_text(args)}) ...", highlight=False)
+
+    return show
+
+
 def _tool_line(console: Console) -> Callable[[str, dict, Evidence], None]:
     def show(name: str, args: dict, ev: Evidence) -> None:
-        arg_text = ", ".join(f"{k}={v}" for k, v in args.items())
         result = ev.error or ev.summary or f"{ev.row_count} rows"
-        console.print(f"\n[cyan]tool[/] {name}({arg_text}) -> [bold][{ev.id}][/] {result[:140]}", highlight=False)
+        console.print(f"[cyan]tool[/] {name} done -> [bold][{ev.id}][/] {result[:140]}", highlight=False)
 
     return show
 
@@ -72,13 +82,17 @@ def repl(session: ChatSession, console: Console) -> None:
                     console.print("bye")
                     return
                 continue
-            console.print("[bold green]sleuth[/]: ", end="")
-            answer = session.ask(line, on_token=lambda t: console.print(t, end="", highlight=False, markup=False),
-                                 on_tool=_tool_line(console))
-            if session.model is None:
-                console.print(answer, highlight=False)
-            else:
-                console.print()
+            started: list[bool] = []
+
+            def token(t: str, started: list[bool] = started) -> None:
+                if not started:
+                    started.append(True)
+                    console.print("[bold green]answer[/]: ", end="")
+                console.print(t, end="", highlight=False, markup=False)
+
+            session.ask(line, on_token=token, on_tool=_tool_line(console), on_tool_start=_tool_start(console),
+                        on_status=lambda t: console.print(f"[dim]{t}[/]", highlight=False))
+            console.print()
         except KeyboardInterrupt:
             console.print("\n[yellow](answer cancelled)[/]")
         except SleuthError as e:

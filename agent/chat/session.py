@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,6 +77,16 @@ class _QuietCancel(logging.Filter):
 
 
 logging.getLogger("langchain_core.callbacks.manager").addFilter(_QuietCancel())
+
+
+@dataclass
+class _Hooks:
+    """Where a streamed answer's events go (the REPL prints them; tests collect them)."""
+
+    on_token: Callable[[str], None]
+    on_tool: Callable[[str, dict, Evidence], None]
+    on_tool_start: Callable[[str, dict], None]
+    on_status: Callable[[str], None]
 
 
 class ChatSession:
@@ -146,9 +157,10 @@ class ChatSession:
         a = alert_context(self.db, alert_id)
         focus = {"alert_id": a.alert_id, "account_id": a.account_id, "rule_id": a.rule_id,
                  "created_at": str(a.created_at), "window_start": str(a.window_start), "description": a.description}
-        # As `answer` (whose only edge is to END): written as the last node `agent`, update_state would
+        # As `compose` (whose only edge is to END): written as the last node `agent`, update_state would
         # run its router without the run's context and fail (langgraph issue #6340).
-        self.chat_graph.update_state(self._config(), {"focus": focus}, as_node="answer")
+        self.chat_graph.update_state(self._config(), {"focus": focus, "subject": {"account": a.account_id}},
+                                     as_node="compose")
         return focus
 
     def _config(self, suffix: str = "") -> dict[str, Any]:
@@ -162,53 +174,62 @@ class ChatSession:
         return list(self.history_state().get("messages", []))
 
     # --- questions -------------------------------------------------------------------------
-    def ask(self, question: str, on_token: Callable[[str], None], on_tool: Callable[[str, dict, Evidence], None]) -> str:
-        """Answer a free question with the model and the tools; streams tokens and tool calls."""
+    def ask(self, question: str, on_token: Callable[[str], None], on_tool: Callable[[str, dict, Evidence], None],
+            on_tool_start: Callable[[str, dict], None] | None = None,
+            on_status: Callable[[str], None] | None = None) -> str:
+        """Answer a free question with the tools (planned, or the model's own calls on a capable endpoint);
+        streams the answer's tokens and each tool call's start and end."""
         from agent.chat.graph import ChatContext
         from agent.chat.toolkit import make_chat_tools
 
-        if self.model is None:
-            return ("The rules backend has no language model, so it answers slash commands only: /case, /sql, "
-                    "/trace, /profile, /screen, /report. Start chat with --model local or openai:<model> for free "
-                    "questions.")
         new_evidence: list[Evidence] = []
         calls: dict[str, tuple[str, dict]] = {}
 
         def record(ev: Evidence) -> None:
             new_evidence.append(ev)
 
-        tools = make_chat_tools(self.inv_context(), self.focus, record)
+        tools = make_chat_tools(self.inv_context(), self.focus, record) if self.style == "native" else []
         ctx = ChatContext(inv=self.inv_context(), tools=tools, max_steps=self.settings.investigate_max_steps)
         answer: list[str] = []
         state_in = {"messages": [HumanMessage(question)], "focus": self.focus()}
         cancel = _Cancel()
         config = {**self._config(), "callbacks": [cancel]}
+        hooks = _Hooks(on_token, on_tool, on_tool_start or (lambda n, a: None), on_status or (lambda t: None))
         with cancel.on_sigint():
-            self._stream(state_in, config, ctx, answer, calls, new_evidence, on_token, on_tool)
+            self._stream(state_in, config, ctx, answer, calls, new_evidence, hooks)
         return "".join(answer)
 
     def _stream(self, state_in: dict[str, Any], config: dict[str, Any], ctx: Any, answer: list[str],
-                calls: dict[str, tuple[str, dict]], new_evidence: list[Evidence], on_token: Callable[[str], None],
-                on_tool: Callable[[str, dict, Evidence], None]) -> None:
+                calls: dict[str, tuple[str, dict]], new_evidence: list[Evidence], hooks: _Hooks) -> None:
         for mode, payload in self.chat_graph.stream(state_in, config, context=ctx,
-                                                    stream_mode=["messages", "updates"]):
-            if mode == "messages":
-                chunk, meta = payload
-                node = meta.get("langgraph_node")
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if node in ("agent", "answer") and text and not getattr(chunk, "tool_call_chunks", None):
-                    answer.append(text)
-                    on_token(text)
+                                                    stream_mode=["custom", "updates"]):
+            if mode == "custom" and isinstance(payload, dict):
+                event = payload.get("event")
+                if event == "token":
+                    answer.append(payload["text"])
+                    hooks.on_token(payload["text"])
+                elif event == "tool_start":
+                    hooks.on_tool_start(payload["tool"], payload["args"])
+                elif event == "tool_end":
+                    hooks.on_tool(payload["tool"], payload["args"], payload["evidence"])
+                elif event == "status":
+                    hooks.on_status(payload["text"])
             elif mode == "updates":
-                for node, upd in payload.items():
+                for upd in payload.values():
                     for m in (upd or {}).get("messages", []) if isinstance(upd, dict) else []:
                         if isinstance(m, AIMessage) and m.tool_calls:
                             for c in m.tool_calls:
                                 calls[c["id"]] = (c["name"], c["args"])
+                                hooks.on_tool_start(c["name"], c["args"])
                         if isinstance(m, ToolMessage) and new_evidence:
                             name, args = calls.get(m.tool_call_id, (m.name or "tool", {}))
-                            on_tool(name, args, new_evidence[-1])
-                    _ = node
+                            hooks.on_tool(name, args, new_evidence[-1])
+
+    def last_trace(self) -> list[dict[str, Any]]:
+        """The trace records of the thread's last question (plan, model call, tools, check)."""
+        trace = list(self.history_state().get("trace") or [])
+        start = max((i for i, t in enumerate(trace) if t.get("turn") == "chat_plan"), default=0)
+        return trace[start:]
 
     # --- cases and approvals ---------------------------------------------------------------
     def run_case(self, alert_id: str) -> tuple[CaseReport, list[dict[str, Any]]]:
