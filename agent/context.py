@@ -25,7 +25,11 @@ class InvestigationContext:
         default_factory=EvidenceLedger, metadata={"description": "The case's evidence ledger (E1, E2, ...)."})
     model: Any | None = field(
         default=None, metadata={"description": "Injected chat model (None for the rules backend)."})
-    model_name: str = field(default="rules", metadata={"description": "Backend name: rules, local, openai:<m>."})
+    model_name: str = field(default="rules",
+                            metadata={"description": "Backend name: rules, learned:<id>, local, openai:<m>."})
+    learned: Any | None = field(
+        default=None, metadata={"description": "Trained learned model (agent.learned): the learned backend's "
+                                               "judgement, and facts for a chat model; None for rules."})
     style: Literal["rules", "router", "native"] = field(
         default="rules", metadata={"description": "How the model investigates: no model, router or native tools."})
     max_steps: int = field(default=6, metadata={"description": "Most tool calls in the investigate loop."})

@@ -125,6 +125,10 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
     alert_ev = evidence["E1"]
     prof = _find(evidence, "profile")
     chosen = scorecards.get("chosen", {})
+    learned = scorecards.get("learned")
+    if learned is not None and not chosen.get("typology") == decision.get("typology"):
+        # the learned backend decided: the red flags told are those of the playbook of its typology, if scored
+        chosen = next((c for c in scorecards.get("all", []) if c["typology"] == decision.get("typology")), {})
     paragraphs: list[str] = [subject_sentence(alert, prof)]
     what = activity_sentences(alert_ev)
     if (w := window_sentence(prof)) is not None:
@@ -132,6 +136,10 @@ def build_narrative(alert: dict[str, Any], evidence: dict[str, Evidence], decisi
     paragraphs.append(" ".join(what))
     if ex := exposure_sentences(evidence):
         paragraphs.append(" ".join(ex))
+    if learned is not None:
+        from agent.learned.decide import driver_sentences
+
+        paragraphs.append(" ".join(driver_sentences(learned)))
     if flags := red_flag_sentences(chosen):
         paragraphs.append(" ".join(flags))
     if playbook_template and decision["disposition"] != "close":

@@ -33,6 +33,7 @@ class Investigator:
         self.model_name = model_name or settings.model
         self.db = Database.open(settings)
         self.record = record
+        self.learned: Any | None = None
         if model is not None:
             self.model, self.style = model, style or "router"
         elif self.model_name == "rules":
@@ -44,6 +45,7 @@ class Investigator:
             self.style = info.style
             self.model_name = f"{info.backend}:{info.model}" if info.backend != "rules" else "rules"
             self.fallback_reason = getattr(info, "reason", None)
+            self.learned = info.learned
         self.graph = build_graph()
 
     def context(self) -> InvestigationContext:
@@ -51,6 +53,7 @@ class Investigator:
         return InvestigationContext(
             settings=self.settings, db=self.db, ledger=EvidenceLedger(self.settings.evidence_row_cap),
             model=self.model, model_name=self.model_name, style=self.style,  # type: ignore[arg-type]
+            learned=self.learned,
             max_steps=min(self.settings.investigate_max_steps, ROUTER_MAX_STEPS) if self.style == "router"
             else self.settings.investigate_max_steps,
             max_tokens=self.settings.investigate_max_tokens,

@@ -25,6 +25,7 @@ HEADLINE: tuple[Metric, ...] = (
     Metric("actionable_recall", "Actionable recall", 1, "disposition"),
     Metric("actionable_f1", "Actionable F1", 1, "disposition"),
     Metric("sar_recall", "SAR recall", 1, "disposition"),
+    Metric("sar_caught", "SARs caught (sar or escalate)", 1, "disposition"),
     Metric("close_precision", "Close precision", 1, "disposition"),
     Metric("benign_auto_closed", "Benign alerts auto-closed", 1, "disposition"),
     Metric("errors", "Failed cases", -1, "disposition"),

@@ -98,9 +98,21 @@ def now_iso() -> str:
 
 def validate_model(model: str) -> None:
     """Reject a model name no backend knows, before any worker starts."""
-    if model in ("rules", "local") or model in BASELINES or (model.startswith("openai:") and len(model) > 7):
+    if model in ("rules", "learned", "local") or model in BASELINES or (model.startswith("openai:") and len(model) > 7):
         return
-    raise InputInvalid(f"unknown --model {model!r}: use rules, local, openai:<model> or {', '.join(BASELINES)}")
+    raise InputInvalid(f"unknown --model {model!r}: use rules, learned, local, openai:<model> or {', '.join(BASELINES)}")
+
+
+def refuse_seen(settings: Settings, alert_ids: list[str]) -> None:
+    """A learned model is never scored on a case whose label it was trained on (that measures recall of
+    the training set, not judgement): refuse, naming how many and one of them."""
+    from agent.learned.store import load_learned
+
+    model = load_learned(settings)
+    seen = [a for a in alert_ids if a in model.training_alert_ids]
+    if seen:
+        raise InputInvalid(f"the learned model {model.model_id} was trained on {len(seen)} of these cases (e.g. "
+                           f"{seen[0]}): score cases it has not seen, or use --cv K")
 
 
 def backend_of(model: str) -> str:
@@ -299,8 +311,10 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
     if opts.model not in BASELINES and factory is default_factory and not settings.db_path.exists():
         raise WorkspaceMissing(f"no workspace database at {settings.db_path}: run `sleuth workspace ensure` "
                                "(or `sleuth data load DIR`) first")
-    run_dir, meta = open_meta(opts, settings, case_set)
     targets = case_set.cases[: opts.limit] if opts.limit else case_set.cases
+    if opts.model == "learned":
+        refuse_seen(settings, [c.alert_id for c in targets])
+    run_dir, meta = open_meta(opts, settings, case_set)
     labels = {c.alert_id: c for c in targets}
     with run_lock(run_dir):
         done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)

@@ -19,7 +19,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     home: Path = Field(Path(".sleuth"), description="Workspace directory (database, index, cases, runs).")
-    model: str = Field("rules", description="Model backend: rules, local, or openai:<model>.")
+    model: str = Field("rules", description="Model backend: rules, learned, local, or openai:<model>.")
     sql_timeout_s: float = Field(5.0, description="Time limit for one guarded SQL query, in seconds.")
     sql_row_cap: int = Field(200, description="Most rows a guarded SQL query returns to its caller.")
     evidence_row_cap: int = Field(50, description="Most rows kept per evidence item in the ledger.")
@@ -35,6 +35,15 @@ class Settings(BaseModel):
                                            "runs (triage, eval, bench) use 1 per worker and run cases in parallel instead.")
     gather_threads: int = Field(2, description="Threads that run a case's playbook evidence steps in parallel "
                                                "(each on its own cursor); 1 runs them one after another.")
+    close_precision_target: float = Field(
+        0.99, gt=0, le=1, description="Learned backend: the close precision its close threshold must reach on the "
+                                      "held-out (out-of-fold) predictions of its training cases.")
+    sar_recall_target: float = Field(
+        0.98, gt=0, le=1, description="Learned backend: the share of SARs its close threshold must keep open (sar or "
+                                      "escalate) on the held-out predictions of its training cases.")
+    learned_model: Path | None = Field(
+        None, description="Learned backend: the model folder to use; default the workspace's current model "
+                          "($SLEUTH_HOME/models/current).")
     analyst: str = Field(default_factory=lambda: os.environ.get("USER", "analyst"),
                          description="Who approves or rejects actions (recorded in the audit log).")
 
@@ -57,6 +66,11 @@ class Settings(BaseModel):
     def audit_log(self) -> Path:
         """Append-only JSONL audit log of decisions, actions and approvals."""
         return self.home / "audit.jsonl"
+
+    @property
+    def models_dir(self) -> Path:
+        """Trained learned-backend models, one folder each, and the `current` pointer."""
+        return self.home / "models"
 
     @property
     def runs_dir(self) -> Path:

@@ -20,7 +20,7 @@ HELP = """\
 /profile ACCOUNT       KYC, baseline vs alert window, logins, P2P
 /screen ADDRESS...     screening-list hits
 /report [ALERT]        write the case file (Markdown and HTML)
-/model [NAME]          show or switch the backend (rules, local, openai:<model>)
+/model [NAME]          show or switch the backend (rules, learned, local, openai:<model>)
 /help                  this text;  /quit (or Ctrl-D) leaves; Ctrl-C cancels an answer
 Anything else is a question for the agent, e.g. "who funded ACC-000123 last week?"."""
 

@@ -1,10 +1,14 @@
-"""The one place chat models are built: `rules`, `local` and `openai:<model>`.
+"""The one place backends are built: `rules`, `learned`, `local` and `openai:<model>`.
 
 Everything else asks `build_chat_model(name, settings)` and gets a LangChain chat model
 (or None for `rules`) plus a `ModelInfo` that says which backend actually runs and in
 which style the agent must drive it:
 
 - `rules`: no model; the graph uses playbook scorecards and templates.
+- `learned`: no chat model; the trained gradient-boosted model of the workspace (`sleuth model
+  train`, see agent/learned) decides, within the playbooks' hard-rule floor. A one-line error when
+  none is trained. The LLM backends also get it (`ModelInfo.learned`) when one exists: its
+  probabilities and top drivers become facts they read.
 - `local`: the bundled Qwen2.5-Coder-1.5B behind a loopback llama.cpp server that this
   module starts once per process and reuses; style `router` (constrained next-step
   choice, see router.py). If llama-cpp-python or the model parts are missing, or the
@@ -29,7 +33,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 import httpx
@@ -43,7 +47,7 @@ from tools.settings import Settings
 
 log = logging.getLogger("sleuth.llm")
 
-Backend = Literal["rules", "local", "openai"]
+Backend = Literal["rules", "learned", "local", "openai"]
 Style = Literal["rules", "router", "native"]
 DEFAULT_MAX_TOKENS = 1024
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -59,6 +63,7 @@ class ModelInfo:
     base_url: str | None = None
     reason: str | None = None  # why a requested backend fell back to rules
     startup_s: float | None = None  # local server start time, when this call started it
+    learned: Any | None = None  # the trained learned model: the learned backend itself, facts for an LLM
 
 
 SHARED_URL_ENV = "SLEUTH_LOCAL_BASE_URL"
@@ -173,20 +178,27 @@ def _build_openai(model: str, settings: Settings, max_tokens: int) -> tuple[Base
 def build_chat_model(
     name: str, settings: Settings, *, max_tokens: int = DEFAULT_MAX_TOKENS, style: Style | None = None
 ) -> tuple[BaseChatModel | None, ModelInfo]:
-    """Build the chat model for `name` (rules | local | openai:<model>).
+    """Build the backend for `name` (rules | learned | local | openai:<model>).
 
     `style` overrides the backend's default driving style (e.g. `router` for a small model
     behind an OpenAI-compatible endpoint), so evals can measure both styles on one model.
     """
+    from agent.learned.store import load_learned
+
     name = (name or "rules").strip()
     if name == "rules":
         chat, info = _rules()
+    elif name == "learned":
+        learned = load_learned(settings, required=True)
+        return None, ModelInfo(backend="learned", model=learned.model_id, style="rules", learned=learned)
     elif name == "local":
         chat, info = _build_local(settings, max_tokens)
     elif name.startswith("openai:"):
         chat, info = _build_openai(name.removeprefix("openai:").strip(), settings, max_tokens)
     else:
-        raise InputInvalid(f"unknown model backend {name!r}: use rules, local or openai:<model>")
+        raise InputInvalid(f"unknown model backend {name!r}: use rules, learned, local or openai:<model>")
     if style is not None and info.backend != "rules":
         info = ModelInfo(**{**info.__dict__, "style": style})
+    if chat is not None:
+        info = ModelInfo(**{**info.__dict__, "learned": load_learned(settings, required=False)})
     return chat, info

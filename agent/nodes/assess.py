@@ -1,9 +1,10 @@
 """assess: turn the evidence into a CaseDecision.
 
 The playbook scorecards always run (they are the rules backend's whole judgement, and the facts
-sheet a model sees). With a model, the model decides from the facts sheet through structured
-output; its decision is validated against the vocabularies, and a hard policy rule (e.g. direct
-sanctioned exposure) can still raise the disposition, never lower it.
+sheet a model sees). The learned backend decides from its calibrated probabilities (see
+`agent.learned`); with a chat model, the model decides from the facts sheet through structured
+output; its decision is validated against the vocabularies. Either way a hard policy rule (e.g.
+direct sanctioned exposure) can still raise the disposition, never lower it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from agent.context import InvestigationContext
 from agent.involved import flagged_txns, related_accounts
-from agent.nodes.common import facts_of, ledger_map, timed
+from agent.nodes.common import facts_of, ledger_map, new_evidence, timed, tool_event
 from agent.report import CaseDecision
 from agent.scorecard import DISPOSITION_ORDER, Scorecard, choose, score_playbook
 from agent.state import CaseState
@@ -52,30 +53,55 @@ def rules_decision(state: CaseState, ctx: InvestigationContext) -> tuple[CaseDec
     return decision, {"chosen": best.as_dict(), "all": [c.as_dict() for c in cards]}
 
 
+def policy_floor(decision: CaseDecision, prior: CaseDecision, cards: dict[str, Any]) -> tuple[CaseDecision, str | None]:
+    """Raise a backend's decision to the chosen playbook's hard-rule floor (never lower it).
+
+    Returns the decision and, when it was raised, a note saying so.
+    """
+    floor = cards.get("chosen", {}).get("hard_rules") and cards["chosen"]["disposition"]
+    if not floor or DISPOSITION_ORDER[floor] <= DISPOSITION_ORDER[decision.disposition]:
+        return decision, None
+    # the score goes up with the disposition: a SAR at "risk 10/100" reads as a contradiction
+    raised: dict[str, Any] = {"disposition": floor, "risk_score": max(decision.risk_score, prior.risk_score)}
+    if decision.disposition == "close":
+        # A close carries typology 'none' and no flagged ids; raised, it takes the policy's
+        # typology back, so its actions are that playbook's (not the defaults).
+        raised.update(typology=prior.typology, flagged_txn_ids=prior.flagged_txn_ids,
+                      related_accounts=prior.related_accounts)
+    return decision.model_copy(update=raised), f"the model's disposition was raised to {floor} by the playbook's hard rules"
+
+
 def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
-    """Rules decide alone; with a model, the model decides from the facts sheet within the policy floor."""
+    """Rules decide alone; the learned model or a chat model decides within the policy floor.
+
+    With a trained learned model, its prediction is recorded as evidence first: it is the learned
+    backend's decision, and a chat model reads it (probabilities and top drivers) as facts.
+    """
     ctx = runtime.context
     update: dict[str, Any] = {}
     with timed(update, "assess"):
         decision, cards = rules_decision(state, ctx)
+        prior = decision
+        if ctx.learned is not None:
+            from agent.learned.decide import learned_decision, learned_summary, record_prediction
+
+            before = len(ctx.ledger)
+            pred, ev = record_prediction(ctx, ctx.learned, state["alert_id"])
+            update["evidence"] = new_evidence(ctx, before)
+            update.setdefault("trace", []).append(tool_event(ev, "learned"))
+            cards = {**cards, "learned": learned_summary(pred, ev)}
+            if ctx.model is None:
+                decision = learned_decision(ctx, state, pred, ev)
         if ctx.model is not None:
             from agent.llm_decide import model_decision
 
-            prior = decision
-            decision, tokens = model_decision(ctx, state, prior, cards, ledger_map(state))
+            evidence = ledger_map({"evidence": [*state.get("evidence", []), *update.get("evidence", [])]})
+            decision, tokens = model_decision(ctx, state, prior, cards, evidence)
             update["tokens"] = tokens
-            floor = cards.get("chosen", {}).get("hard_rules") and cards["chosen"]["disposition"]
-            if floor and DISPOSITION_ORDER[floor] > DISPOSITION_ORDER[decision.disposition]:
-                # the score goes up with the disposition: a SAR at "risk 10/100" reads as a contradiction
-                raised: dict[str, Any] = {"disposition": floor, "risk_score": max(decision.risk_score, prior.risk_score)}
-                if decision.disposition == "close":
-                    # A close carries typology 'none' and no flagged ids; raised, it takes the policy's
-                    # typology back, so its actions are that playbook's (not the defaults).
-                    raised.update(typology=prior.typology, flagged_txn_ids=prior.flagged_txn_ids,
-                                  related_accounts=prior.related_accounts)
-                decision = decision.model_copy(update=raised)
-                update.setdefault("notes", []).append(
-                    f"assess: the model's disposition was raised to {floor} by the playbook's hard rules")
+        if decision is not prior:
+            decision, note = policy_floor(decision, prior, cards)
+            if note:
+                update.setdefault("notes", []).append(f"assess: {note}")
         update["decision"] = decision.model_dump()
         update["scorecards"] = cards
     return update

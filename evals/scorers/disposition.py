@@ -1,7 +1,8 @@
 """Disposition: is the alert closed, escalated or reported as the label says?
 
 The costly error is a missed SAR, so besides 3-class accuracy the scorer reports the binary
-"actionable" view (escalate or sar vs close), SAR recall on its own, and for auto-closing, how
+"actionable" view (escalate or sar vs close), SAR recall on its own, SARs caught (a true SAR
+that is filed or escalated to a human, i.e. not closed), and for auto-closing, how
 trustworthy a close is (close precision) and how much of the benign backlog it clears
 (benign_auto_closed). A case the agent failed on has prediction "error": wrong, not actionable
 and not a close, so a crash can never improve a score.
@@ -36,7 +37,7 @@ def aggregate(records: list[Record]) -> dict[str, Any]:
     labels = list(CLASSES) + sorted({r["pred"] for r in records} - set(CLASSES))
     confusion = {t: {p: 0 for p in labels} for t in CLASSES}
     tp = fp = fn = 0
-    sar_true = sar_hit = close_pred = close_pred_right = close_true = 0
+    sar_true = sar_hit = sar_kept = close_pred = close_pred_right = close_true = 0
     for r in records:
         confusion[r["truth"]][r["pred"]] += 1
         truth_act, pred_act = r["truth"] in ACTIONABLE, r["pred"] in ACTIONABLE
@@ -46,6 +47,7 @@ def aggregate(records: list[Record]) -> dict[str, Any]:
         if r["truth"] == "sar":
             sar_true += 1
             sar_hit += r["pred"] == "sar"
+            sar_kept += r["pred"] in ACTIONABLE
         if r["pred"] == "close":
             close_pred += 1
             close_pred_right += r["truth"] == "close"
@@ -57,6 +59,7 @@ def aggregate(records: list[Record]) -> dict[str, Any]:
         "actionable_recall": ratio(tp, tp + fn),
         "actionable_f1": f1(tp, fp, fn),
         "sar_recall": ratio(sar_hit, sar_true),
+        "sar_caught": ratio(sar_kept, sar_true),
         "close_precision": ratio(close_pred_right, close_pred),
         "benign_auto_closed": ratio(confusion["close"]["close"], close_true),
         "errors": sum(r["pred"] == "error" for r in records),

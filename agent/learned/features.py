@@ -1,0 +1,41 @@
+"""The learned backend's one door to the feature store (`tools.features`): rows in a fixed column order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tools.errors import InputInvalid
+
+
+def descriptions() -> dict[str, str]:
+    """Feature name -> its documented description, from the store's registry."""
+    from tools.features import FEATURES
+
+    items = FEATURES.values() if isinstance(FEATURES, dict) else FEATURES
+    return {f.name: f.description for f in items}
+
+
+def feature_matrix(db: Any, alert_ids: list[str], names: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """(feature names, rows) for the alerts, in the order given; `names` fixes the columns (a model's).
+
+    A feature the model needs but the store no longer computes is an error (retrain), never a silent NaN.
+    """
+    from tools.features import compute_features
+
+    table = compute_features(db.con, alert_ids=list(alert_ids))
+    cols = [c for c in table.column_names if c != "alert_id"]
+    names = list(names) if names is not None else cols
+    missing = [n for n in names if n not in cols]
+    if missing:
+        raise InputInvalid(f"the feature store does not compute {', '.join(missing[:5])}: the model was trained on "
+                           "another feature set; retrain it with `sleuth model train --cases FILE`")
+    index = {a: i for i, a in enumerate(table.column("alert_id").to_pylist())}
+    absent = [a for a in alert_ids if a not in index]
+    if absent:
+        raise InputInvalid(f"{len(absent)} alert(s) not in the workspace, e.g. {absent[0]!r}")
+    data = np.column_stack([np.asarray(table.column(n).to_numpy(zero_copy_only=False), dtype=float)
+                            for n in names]) if names else np.zeros((table.num_rows, 0))
+    order = [index[a] for a in alert_ids]
+    return names, data[order]
