@@ -8,7 +8,7 @@ records the newest sequence number and hash in `audit.head` beside the log; `ver
 to it (copy the head elsewhere, e.g. into a ticket, to anchor it beyond the workspace).
 
 This module is the only writer of the log. Appends are serialised with an exclusive `flock` (triage
-workers write concurrently), written as one line with flush + fsync; an incomplete last line left
+workers write concurrently), written as one line (or a triage batch's lines) with flush + fsync; an incomplete last line left
 by a crash mid-write was never a complete entry and is dropped before the next append.
 Lines written before the chain existed (no `hash`) are covered too: the first chained entry's
 `prev` is the hash of the whole file before it.
@@ -98,6 +98,14 @@ def _link(last: bytes, fh: Any, end: int) -> tuple[int, str]:
 
 def append(log: Path, event: str, **fields: Any) -> dict[str, Any]:
     """Append one event to the chained log; returns the entry as written."""
+    return append_many(log, [(event, fields)])[0]
+
+
+def append_many(log: Path, events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Append events to the chained log in one write and one fsync (a triage batch's cases); returns
+    the entries as written."""
+    if not events:
+        return []
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a+b") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -107,18 +115,23 @@ def append(log: Path, event: str, **fields: Any) -> dict[str, Any]:
             if end < size:
                 fh.truncate(end)
             seq, prev = _link(last, fh, end)
-            body = json.loads(json.dumps(fields, default=str))
-            entry = {"seq": seq, "ts": datetime.now(UTC).isoformat(timespec="seconds"), "event": event,
-                     **{k: v for k, v in body.items() if k not in ("seq", "prev", "hash")}, "prev": prev}
-            entry["hash"] = entry_hash(entry)
+            ts = datetime.now(UTC).isoformat(timespec="seconds")
+            entries = []
+            for event, fields in events:
+                body = json.loads(json.dumps(fields, default=str))
+                entry = {"seq": seq, "ts": ts, "event": event,
+                         **{k: v for k, v in body.items() if k not in ("seq", "prev", "hash")}, "prev": prev}
+                entry["hash"] = entry_hash(entry)
+                entries.append(entry)
+                seq, prev = seq + 1, entry["hash"]
             fh.seek(0, os.SEEK_END)
-            fh.write(json.dumps(entry, ensure_ascii=True).encode() + b"\n")
+            fh.write(b"".join(json.dumps(e, ensure_ascii=True).encode() + b"\n" for e in entries))
             fh.flush()
             os.fsync(fh.fileno())
-            _write_head(log, seq, entry["hash"])
+            _write_head(log, entries[-1]["seq"], entries[-1]["hash"])
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    return entry
+    return entries
 
 
 def _write_head(log: Path, seq: int, digest: str) -> None:

@@ -33,6 +33,33 @@ def audit(settings: Settings, event: str, **fields: Any) -> dict[str, Any]:
     return append(settings.audit_log, event, **fields)
 
 
+def audit_many(settings: Settings, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Append events to the audit log in one write and one fsync (a batch of cases)."""
+    from agent.audit import append_many
+
+    append_many(settings.audit_log, events)
+
+
+def sync_folder(path: Path) -> None:
+    """Make every file written under `path` durable with one call (syncfs of its file system), where
+    one fsync per file would cost a disk flush each."""
+    import ctypes
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def recorded_fields(report: CaseReport) -> dict[str, Any]:
+    """The audit log's `case_recorded` fields of a report."""
+    return {"case_id": report.case_id, "model": report.model, "disposition": report.decision.disposition,
+            "typology": report.decision.typology, "actions": [(a.action, a.status) for a in report.actions]}
+
+
 class CaseStore:
     """Case reports under `<workspace>/cases/<case_id>.json`."""
 
@@ -48,10 +75,22 @@ class CaseStore:
         """Store the report and log the decision."""
         path = self.path(report.case_id)
         atomic_write(path, report.model_dump_json(indent=1))
-        audit(self.settings, "case_recorded", case_id=report.case_id, model=report.model,
-              disposition=report.decision.disposition, typology=report.decision.typology,
-              actions=[(a.action, a.status) for a in report.actions])
+        audit(self.settings, "case_recorded", **recorded_fields(report))
         return path
+
+    def save_many(self, cases: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Store a batch of reports (case id, report JSON, `recorded_fields`): each file replaced
+        atomically, all made durable by one sync, then their audit lines in one write and fsync."""
+        if not cases:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        for case_id, text, _ in cases:
+            path = self.path(case_id)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        sync_folder(self.root)
+        audit_many(self.settings, [("case_recorded", fields) for _, _, fields in cases])
 
     def load(self, case_id: str) -> CaseReport:
         """The stored report, or NotFound."""

@@ -1,20 +1,18 @@
-"""Batch triage of an alert backlog: parallel, resumable, exactly once.
+"""Batch triage of an alert backlog: parallel, resumable, exactly once (docs/batch-runner.md).
 
-The parent process is the only writer of the results file. A worker investigates an alert (its
-graph's `record` node writes the case store atomically) and hands back one result; the parent
-appends it as a JSON line with flush + fsync before counting it done. So a crash, `kill -9` or
-Ctrl-C loses at most the alerts in flight, and a partially written last line is dropped on resume.
-On `--resume` the file is compacted first (atomically): finished alerts are kept and skipped,
-failed ones are removed and tried again, so every alert ends with exactly one record.
+Alerts run in batches on the one batch runner (`agent.batch`). The parent process is the only
+writer: for each finished batch it writes the case files (one sync for all), their audit lines (one
+fsync) and then the batch's results lines (one write, one fsync: the commit). So a crash, `kill -9`
+or Ctrl-C loses at most the batches in flight, and a partially written last line is dropped on
+resume. On `--resume` the file is compacted first (atomically): finished alerts are kept and
+skipped, failed ones are removed and tried again, so every alert ends with exactly one record.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,31 +46,9 @@ class TriageResult:
 
 def read_results(path: Path) -> list[dict[str, Any]]:
     """Complete records of a results file; a torn last line (killed mid-write) is ignored."""
-    if not path.exists():
-        return []
-    records = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return records
+    from agent.batch.commitlog import read_records
 
-
-def compact(path: Path) -> dict[str, dict[str, Any]]:
-    """Keep one finished record per alert (the first), drop failures and torn lines, atomically."""
-    from agent.store import atomic_write
-
-    done: dict[str, dict[str, Any]] = {}
-    for rec in read_results(path):
-        if rec.get("status") == "ok" and rec["alert_id"] not in done:
-            done[rec["alert_id"]] = rec
-    if path.exists():
-        atomic_write(path, "".join(json.dumps(r) + "\n" for r in done.values()))
-    return done
+    return read_records(path)
 
 
 def select_alerts(settings: Settings, which: str) -> list[tuple[str, str]]:
@@ -112,121 +88,110 @@ def select_alerts(settings: Settings, which: str) -> list[tuple[str, str]]:
     return [(a, rules[a]) for a in dict.fromkeys(ids)]
 
 
-_worker: Any = None
+class TriageWorker:
+    """A worker process's investigator: runs a batch of alerts, hands back records and reports.
 
-
-def _init_worker(settings: Settings, model_name: str) -> None:
-    global _worker
-    from agent.runner import Investigator
-
-    _worker = Investigator(settings, model_name)
-
-
-def _init_pool_worker(settings: Settings, model_name: str) -> None:
-    """Pool worker set-up: exit when the parent dies.
-
-    A parent killed with -9 cannot stop its pool, and the workers would go on investigating every
-    alert already queued to them (recording cases nobody counts, competing with the resumed run).
-    The parent's sentinel (a pipe multiprocessing keeps for this) becomes readable when it dies.
+    It records nothing itself (`record=False`): the parent writes the batch's case files, audit lines
+    and results together, so a worker needs only read access to the workspace (as a Ray node does).
     """
-    import multiprocessing as mp
-    import threading
-    from multiprocessing.connection import wait
 
-    parent = mp.parent_process()
-    assert parent is not None, "a pool worker has a parent"
+    def __init__(self, settings: Settings, model_name: str) -> None:
+        from agent.runner import Investigator
 
-    def watch() -> None:
-        wait([parent.sentinel])
-        os._exit(1)
+        self.investigator = Investigator(settings, model_name, record=False)
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    _init_worker(settings, model_name)
-    # Garbage collection cost a rules case about 1 ms of its 45: the collector kept re-scanning the
-    # start-up's objects (modules, the graph) and ran every 700 allocations. Freeze what start-up
-    # made and collect the young generation ten times less often (a case's objects are freed by
-    # reference counting; measured: 0.14 instead of 0.98 ms of collection per case).
-    gc.freeze()
-    gc.set_threshold(7_000, 10, 10)
+    def run(self, batch: list[tuple[str, str]]) -> Iterator[Finished]:
+        """(record, report JSON, audit fields) per alert; a user error is a failed record (retried on
+        resume); a bug raises (it stops the run)."""
+        from agent.store import recorded_fields
+
+        inv = self.investigator
+        rules = dict(batch)
+        start = time.perf_counter()
+        for alert_id, outcome in inv.investigate_many([a for a, _ in batch]):
+            seconds = time.perf_counter() - start
+            rule_id = rules[alert_id]
+            if isinstance(outcome, SleuthError):
+                yield TriageResult(alert_id, "failed", inv.model_name, rule_id, seconds=round(seconds, 4),
+                                   error=f"{type(outcome).__name__}: {outcome}").__dict__, None, None
+            else:
+                yield result_record(outcome, rule_id, seconds), outcome.model_dump_json(indent=1), \
+                    recorded_fields(outcome)
+            start = time.perf_counter()
+
+    def close(self) -> None:
+        self.investigator.close()
 
 
-def _run_one(item: tuple[str, str]) -> dict[str, Any]:
-    """Investigate one alert in a worker; any failure becomes a failed record (retried on resume)."""
-    alert_id, rule_id = item
-    start = time.perf_counter()
-    try:
-        report = _worker.investigate(alert_id)
-    except SleuthError as e:
-        return TriageResult(alert_id, "failed", _worker.model_name, rule_id, seconds=time.perf_counter() - start,
-                            error=f"{type(e).__name__}: {e}").__dict__
-    except Exception as e:  # noqa: BLE001 - batch isolation: one alert's bug must not stop the backlog
-        tb = traceback.format_exception_only(type(e), e)[-1].strip()
-        return TriageResult(alert_id, "failed", _worker.model_name, rule_id, seconds=time.perf_counter() - start,
-                            error=f"unexpected {tb}").__dict__
+Finished = tuple[dict[str, Any], str | None, dict[str, Any] | None]
+
+
+def result_record(report: Any, rule_id: str, seconds: float) -> dict[str, Any]:
+    """The results-file record of a finished case."""
     d = report.decision
     return TriageResult(
-        alert_id, "ok", report.model, rule_id, d.disposition, d.typology, d.risk_score,
+        report.case_id, "ok", report.model, rule_id, d.disposition, d.typology, d.risk_score,
         [a.action for a in report.actions], [a.action for a in report.actions if a.status == "pending_approval"],
         report.verification.claims_checked, len(report.verification.unsupported),
-        round(time.perf_counter() - start, 4), sum(report.tokens.values())).__dict__
+        round(seconds, 4), sum(report.tokens.values())).__dict__
 
 
-def _results_iter(items: list[tuple[str, str]], settings: Settings, model_name: str,
-                  workers: int) -> Iterator[dict[str, Any]]:
-    settings = for_workers(settings, workers)
-    if workers <= 1 or len(items) <= 1:
-        _init_worker(settings, model_name)
-        try:
-            for item in items:
-                yield _run_one(item)
-        finally:
-            _worker.close()
-        return
-    import multiprocessing as mp
-
-    from tools.playbooks.retrieve import prepare_index
-
-    prepare_index(settings)  # a stale index is rebuilt once here, not by each worker at once
-    # spawn, not fork: a parent that has opened the Chroma index (e.g. `sleuth demo` after indexing)
-    # hands forked children a client whose runtime threads are gone, and they hang on first retrieval.
-    # (A fork server that imports the worker modules once measured no faster: its one core imports
-    # while the other idles, where two spawned workers import side by side.)
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(settings, model_name)) as pool:
-        yield from pool.imap_unordered(_run_one, items, chunksize=1)
+def batch_size_for(n: int, workers: int, model_name: str) -> int:
+    """Alerts per batch: a few batches per worker (so the last ones finish together), at most 64 (a
+    kill loses at most the batches in flight); a model's cases take seconds each: one a batch."""
+    if model_name != "rules":
+        return 1
+    return max(1, min(64, -(-n // (max(1, workers) * 4))))
 
 
 def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, workers: int, resume: bool,
-               fresh: bool, on_result: Callable[[dict[str, Any], int, int], None] | None = None) -> dict[str, Any]:
+               fresh: bool, on_result: Callable[[dict[str, Any], int, int], None] | None = None, *,
+               engine: str = "local", batch_size: int | None = None) -> dict[str, Any]:
     """Triage the selected alerts; returns counts and the paths written."""
+    from functools import partial
+
+    from agent.batch.commitlog import append_batch, compact, locked
+    from agent.batch.engine import drive
+    from agent.store import CaseStore
+
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS
-    if path.exists() and not (resume or fresh):
-        raise InputInvalid(f"{path} exists: pass --resume to continue it or --fresh to start over")
-    if fresh and path.exists():
-        path.unlink()
-    done = compact(path) if resume else {}
-    items = [i for i in select_alerts(settings, which) if i[0] not in done]
-    total = len(items) + len(done)
-    start = time.perf_counter()
-    first_at: float | None = None
-    new = 0
-    with open(path, "a", encoding="utf-8") as fh:
-        for rec in _results_iter(items, settings, model_name, workers):
-            first_at = first_at or time.perf_counter()
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-            new += 1
-            if on_result is not None:
-                on_result(rec, len(done) + new, total)
-    elapsed = time.perf_counter() - start
-    records = read_results(path)
-    _write_parquet(records, out_dir / "results.parquet")
+    with locked(out_dir, "sleuth triage"):
+        if path.exists() and not (resume or fresh):
+            raise InputInvalid(f"{path} exists: pass --resume to continue it or --fresh to start over")
+        if fresh and path.exists():
+            path.unlink()
+        done = compact(path, key=lambda r: r["alert_id"], redo=lambda r: r.get("status") != "ok") if resume else {}
+        items = [i for i in select_alerts(settings, which) if i[0] not in done]
+        total = len(items) + len(done)
+        start = time.perf_counter()
+        first_at: float | None = None
+        new = 0
+        store = CaseStore(settings)
+        worker_settings = for_workers(settings, workers)
+        if items and workers > 1 and engine == "local":
+            from tools.playbooks.retrieve import prepare_index
+
+            prepare_index(worker_settings)  # a stale index is rebuilt once here, not by each worker at once
+        with open(path, "a", encoding="utf-8") as fh:
+            def commit(finished: list[Finished]) -> None:
+                nonlocal first_at, new
+                first_at = first_at or time.perf_counter()
+                store.save_many([(rec["alert_id"], text, fields) for rec, text, fields in finished if text])
+                append_batch(fh, [json.dumps(rec) for rec, _, _ in finished])
+                for rec, _, _ in finished:
+                    new += 1
+                    if on_result is not None:
+                        on_result(rec, len(done) + new, total)
+
+            drive(partial(TriageWorker, worker_settings, model_name), items, commit, workers=workers,
+                  batch_size=batch_size or batch_size_for(len(items), workers, model_name), engine=engine)
+        elapsed = time.perf_counter() - start
+        records = read_results(path)
+        _write_parquet(records, out_dir / "results.parquet")
     steady = (new - 1) / (start + elapsed - first_at) if first_at is not None and new > 1 else None
     return {"records": records, "new": new, "skipped": len(done), "elapsed_s": elapsed, "path": path,
-            "steady_per_s": steady,
-            "parquet": out_dir / "results.parquet"}
+            "steady_per_s": steady, "parquet": out_dir / "results.parquet"}
 
 
 def _write_parquet(records: list[dict[str, Any]], path: Path) -> None:

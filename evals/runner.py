@@ -3,38 +3,39 @@
 A run lives in one folder (`<runs_dir>/<case set>-<model>-<time>/` unless `--out` says otherwise):
 
 - `meta.json`: what the run is (model, case file and its hash, judge) and its sessions;
-- `cases.jsonl`: one scored `CaseRecord` a line, appended with flush + fsync the moment a case
-  finishes, so a crash or Ctrl-C loses no finished case;
+- `cases.jsonl`: one scored `CaseRecord` a line, the commit log of the batch runner
+  (docs/batch-runner.md): each finished batch is appended in one write + fsync, so a crash or
+  Ctrl-C loses at most the batches in flight;
 - `run.json`, `report.md`, `report.html`, `cases/`: written when every case is done.
 
-Resuming (`--resume`) reads `cases.jsonl`, drops a torn last line (a write cut by a crash), and
-runs only the cases not in it (plus, with `--retry-failed`, the cases that failed with a user-level
-error such as a model timeout; their new line supersedes the old); a lock on the folder stops two processes from working on one run,
+Resuming (`--resume`) reads `cases.jsonl`, drops a torn last line (a write cut by a crash),
+compacts it to one line per case (dropping, with `--retry-failed`, the cases that failed with a
+user-level error such as a model timeout) and runs only the cases not in it; a lock on the folder
+stops two processes from working on one run,
 so every case is recorded exactly once. A resume must use the same model, judge and case file
 (same SHA-256): mixing them would make one run's metrics describe two different things.
 
-Cases run in a pool of worker processes (see `evals.workers`); scoring, the optional judge and
-all writes happen in this process, in the order results arrive.
+Cases run on the batch runner (`agent.batch`: this process, spawned workers or Ray); scoring, the
+optional judge and all writes happen in this process, in the order batches arrive.
 """
 
 from __future__ import annotations
 
-import fcntl
-import multiprocessing as mp
-import os
 import re
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.batch.commitlog import append_batch, compact, locked, read_lines
+from agent.batch.engine import drive
 from agent.report import CaseReport
 from agent.store import atomic_write
 from evals import version
@@ -44,13 +45,12 @@ from evals.log import CaseRecord, CaseSetInfo, CodeVersion, RunLog, Timings, Tok
 from evals.scorers import AGGREGATORS, default_scorers
 from evals.scorers.base import Scorer, quantile
 from evals.scorers.trace import summarize
-from evals.workers import Factory, default_factory, init_worker, run_one, worker_task
+from evals.workers import EvalWorker, Factory, default_factory
 from tools.errors import InputInvalid, NotFound, WorkspaceMissing
 from tools.settings import Settings, for_workers
 
 CASES_FILE = "cases.jsonl"
 META_FILE = "meta.json"
-LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -66,6 +66,7 @@ class RunOptions:
     judge: str | None = None
     repeats: int = 1
     retry_failed: bool = False
+    engine: str = "local"
 
 
 class Session(BaseModel):
@@ -169,49 +170,42 @@ def open_meta(opts: RunOptions, settings: Settings, case_set: CaseSet) -> tuple[
     return run_dir, meta
 
 
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[None]:
+def run_lock(run_dir: Path) -> AbstractContextManager[None]:
     """Hold an exclusive lock on the run folder (one writer per run: exactly-once recording)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / LOCK_FILE, "w") as fh:
+    return locked(run_dir, "sleuth eval run")
+
+
+def _parse_record(path: Path) -> Callable[[str], CaseRecord]:
+    lineno = [0]
+
+    def parse(line: str) -> CaseRecord:
+        lineno[0] += 1
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise InputInvalid(f"{run_dir} is in use by another `sleuth eval run`") from e
-        yield
+            return CaseRecord.model_validate_json(line)
+        except ValidationError as e:
+            raise InputInvalid(f"{path}:{lineno[0]}: not a case record ({e.errors()[0]['msg']})") from e
+    return parse
 
 
 def read_records(path: Path) -> list[CaseRecord]:
-    """Finished cases of a run; a torn last line is cut off the file.
-
-    Only a failed case retried with `--retry-failed` has a second line; the later line wins.
-    """
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):  # the last write was cut short: that case was never finished
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-            fh.flush()
-            os.fsync(fh.fileno())
+    """Finished cases of a run, the last line per case; a torn last line is cut off the file."""
+    parse = _parse_record(path)
     records: dict[str, CaseRecord] = {}
-    for lineno, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = CaseRecord.model_validate_json(line)
-        except ValidationError as e:
-            raise InputInvalid(f"{path}:{lineno}: not a case record ({e.errors()[0]['msg']})") from e
+    for line in read_lines(path, repair=True):
+        rec = parse(line)
         records[rec.alert_id] = rec
     return list(records.values())
 
 
-def append_record(fh: IO[str], record: CaseRecord) -> None:
-    """One finished case, durable before the next one starts."""
-    fh.write(record.model_dump_json() + "\n")
-    fh.flush()
-    os.fsync(fh.fileno())
+def resume_records(path: Path, retry_failed: bool) -> dict[str, CaseRecord]:
+    """The cases a resume keeps, the log compacted to them (with `--retry-failed`, without failures)."""
+    return compact(path, key=lambda r: r.alert_id, redo=lambda r: retry_failed and bool(r.error),
+                   parse=_parse_record(path))
+
+
+def append_records(fh: IO[str], records: list[CaseRecord]) -> None:
+    """A batch of finished cases, committed together (one write, one fsync)."""
+    append_batch(fh, [r.model_dump_json() for r in records])
 
 
 # -- scoring and the log ----------------------------------------------------------------------
@@ -279,26 +273,6 @@ OnCase = Callable[[CaseRecord], None]
 Result = tuple[str, str | None, str | None, float]
 
 
-@contextmanager
-def case_results(opts: RunOptions, settings: Settings, todo: list[str], workers: int,
-                 factory: Factory) -> Iterator[Iterator[Result]]:
-    """Start the backend (in process, or a pool of workers) and yield its results as they finish."""
-    settings = for_workers(settings, workers)
-    if workers <= 1:
-        investigate, close = factory(settings, opts.model)
-        try:
-            yield (run_one(investigate, alert_id) for alert_id in todo)
-        finally:
-            close()
-        return
-    # fork: workers start at once and inherit the imports; the parent holds no database, model or
-    # helper thread at this point (the judge and the progress bar start after). Elsewhere: spawn.
-    method = "fork" if sys.platform == "linux" else "spawn"
-    with mp.get_context(method).Pool(workers, initializer=init_worker,
-                                     initargs=(factory, settings, opts.model)) as pool:
-        yield pool.imap_unordered(worker_task, todo, chunksize=1)
-
-
 def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default_factory,
              on_start: OnStart | None = None, on_case: OnCase | None = None) -> tuple[RunLog, Path]:
     """Run (or resume) an eval and write its log and reports; returns the log and the run folder."""
@@ -317,8 +291,7 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
     run_dir, meta = open_meta(opts, settings, case_set)
     labels = {c.alert_id: c for c in targets}
     with run_lock(run_dir):
-        done = {r.alert_id: r for r in read_records(run_dir / CASES_FILE)
-                if not (opts.retry_failed and r.error)}
+        done = resume_records(run_dir / CASES_FILE, opts.retry_failed)
         todo = [c.alert_id for c in targets if c.alert_id not in done]
         workers = max(1, min(opts.workers, len(todo)))
         if opts.model == "local" or opts.model in BASELINES:
@@ -331,24 +304,32 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
         start = time.perf_counter()
         try:
             if todo:
-                with case_results(opts, settings, todo, workers, factory) as results:
-                    scorers = default_scorers()
-                    if opts.judge:  # built after the pool forked: the workers never hold a judge
-                        from evals.scorers.judge import build_judge
+                scorers = default_scorers()
+                if opts.judge:
+                    from evals.scorers.judge import build_judge
 
-                        judge_scorer, meta.judge_model = build_judge(opts.judge, settings, opts.repeats)
-                        scorers.append(judge_scorer)
-                    if on_start:
-                        on_start(run_dir, len(todo), len(targets) - len(todo))
-                    with open(run_dir / CASES_FILE, "a", encoding="utf-8") as fh:
+                    judge_scorer, meta.judge_model = build_judge(opts.judge, settings, opts.repeats)
+                    scorers.append(judge_scorer)
+                if on_start:
+                    on_start(run_dir, len(todo), len(targets) - len(todo))
+                with open(run_dir / CASES_FILE, "a", encoding="utf-8") as fh:
+                    def commit(results: list[Result]) -> None:
+                        batch = []
                         for alert_id, report_json, error, seconds in results:
                             report = CaseReport.model_validate_json(report_json) if report_json else None
-                            record = score_case(scorers, labels[alert_id], report, error, seconds)
-                            append_record(fh, record)
-                            done[alert_id] = record
+                            batch.append(score_case(scorers, labels[alert_id], report, error, seconds))
+                        append_records(fh, batch)
+                        for record in batch:
+                            done[record.alert_id] = record
                             session.cases_run += 1
                             if on_case:
                                 on_case(record)
+
+                    from agent.triage import batch_size_for
+
+                    drive(partial(EvalWorker, factory, for_workers(settings, workers), opts.model), todo, commit,
+                          workers=workers, batch_size=batch_size_for(len(todo), workers, opts.model),
+                          engine=opts.engine)
             elif on_start:
                 on_start(run_dir, 0, len(targets))
         finally:
