@@ -158,14 +158,11 @@ def test_split_txn_ids() -> None:
 def test_cli_profile_and_screen(tmp_path: Path) -> None:
     import json
 
-    import typer
     from typer.testing import CliRunner
 
-    from agent import cli_profile
+    from agent.cli import app
 
     pw.build(tmp_path / "sleuth.duckdb")
-    app = typer.Typer()
-    cli_profile.register(app)
     runner = CliRunner()
     home = ["--home", str(tmp_path)]
     res = runner.invoke(app, ["profile", pw.SUBJECT, "--alert", pw.ALERT, "--json", *home])

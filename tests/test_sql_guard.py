@@ -313,7 +313,7 @@ def test_cli_sql_json_table_and_errors(ws: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_cli_module_imports_no_database_libraries() -> None:
-    code = "import sys, agent.cli_tools; print([m for m in ('duckdb', 'sqlglot') if m in sys.modules])"
+    code = "import sys, agent.cli.tools; print([m for m in ('duckdb', 'sqlglot') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 

@@ -58,7 +58,7 @@ def _account_or_focus(session: ChatSession, args: list[str]) -> str:
 
 def run_command(session: ChatSession, line: str, console: Console) -> bool:
     """Execute one slash command; returns False when the REPL should quit."""
-    from agent.cli_agent import show_report
+    from agent.cli.cases import show_report
     from agent.steps import run_step
 
     try:
@@ -122,7 +122,7 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
 
     def report() -> None:
         from agent.casefile import render_html, render_markdown
-        from agent.cli_agent import case_picture
+        from agent.cli.cases import case_picture
         from agent.store import CaseStore
 
         case_id = args[0] if args else (session.focus().get("alert_id") or "")

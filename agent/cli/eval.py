@@ -1,8 +1,7 @@
-"""`sleuth eval ...`: retrieval eval, eval runs, comparisons and the CI gate.
+"""`sleuth eval run|report|compare|gate|retrieval`: eval runs, comparisons, the CI gate and the retrieval eval.
 
 The commands are thin: the work lives in `evals/` and is imported inside each command so that
-`sleuth --help` stays fast. `eval retrieval` is registered on this same group from
-`agent/cli_playbooks.py`.
+`sleuth --help` stays fast.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.cli_common import HomeOption, console, err_console, settings_from
+from agent.cli.common import HomeOption, JsonOption, console, err_console, print_json, settings_from
 
 if TYPE_CHECKING:
     from evals.log import RunLog
 
-eval_app = typer.Typer(help="Score Sleuth against labelled cases.", no_args_is_help=True)
+app = typer.Typer(name="eval", help="Score Sleuth against labelled cases.", no_args_is_help=True)
 
 
 def _headline_table(log: RunLog) -> Any:
@@ -37,7 +36,7 @@ def _headline_table(log: RunLog) -> Any:
     return t
 
 
-@eval_app.command("run")
+@app.command("run")
 def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL of labelled alerts)."),
         model: str | None = typer.Option(None, "--model", "-m",
                                          help="rules, local, openai:<model>, or the baseline escalate-all."),
@@ -104,7 +103,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
                   f"run log {run_dir / 'run.json'}; report {run_dir / 'report.html'}", highlight=False)
 
 
-@eval_app.command("report")
+@app.command("report")
 def report(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or its run.json.")) -> None:
     """Redraw report.md and report.html (and the worst cases' case files) from a run's run.json."""
     from evals.log import load_run, run_log_path
@@ -117,7 +116,7 @@ def report(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder 
     console.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
 
 
-@eval_app.command("compare")
+@app.command("compare")
 def compare(run_a: Path = typer.Argument(..., metavar="RUN_A", help="Baseline run (folder or run.json)."),
             run_b: Path = typer.Argument(..., metavar="RUN_B", help="Candidate run (folder or run.json)."),
             md: Path | None = typer.Option(None, "--md", help="Also write the comparison as Markdown to this file."),
@@ -139,7 +138,7 @@ def compare(run_a: Path = typer.Argument(..., metavar="RUN_A", help="Baseline ru
         console.print(f"wrote {md}", highlight=False)
 
 
-@eval_app.command("gate")
+@app.command("gate")
 def gate(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or its run.json."),
          thresholds: Path | None = typer.Option(None, "--thresholds", "-t",
                                                 help="Thresholds file (default: evals/thresholds.toml)."),
@@ -160,3 +159,41 @@ def gate(run_path: Path = typer.Argument(..., metavar="RUN", help="Run folder or
         console.print(f"gate {name}: {len(failed)} of {len(checks)} checks failed", highlight=False, markup=False)
         raise typer.Exit(1)
     console.print(f"[green]gate {escape(name)}: all {len(checks)} checks passed[/]", highlight=False)
+
+
+@app.command("retrieval")
+def retrieval(queries: Path | None = typer.Option(None, "--queries", help="Queries JSONL (default: "
+                                                  "evals/retrieval/queries.jsonl)."),
+              alerts_cases: Path | None = typer.Option(None, "--alerts-cases",
+                                                       help="Case file: score on its alerts' descriptions instead."),
+              alerts: Path | None = typer.Option(None, "--alerts", help="alerts.parquet to read descriptions from "
+                                                 "(default: the workspace DB, else the committed sample)."),
+              show_misses: bool = typer.Option(False, "--misses", help="List the queries not ranked first."),
+              home: Path | None = HomeOption, as_json: bool = JsonOption) -> None:
+    """Playbook retrieval quality: recall@1, recall@3 and MRR (bars: 0.8 and 0.95)."""
+    from evals.retrieval.run import DEFAULT_QUERIES, evaluate, load_alert_queries, load_queries
+
+    settings = settings_from(home)
+    if alerts_cases is not None:
+        qs, name = load_alert_queries(alerts_cases, settings, alerts), f"alerts of {alerts_cases}"
+    else:
+        path = queries or DEFAULT_QUERIES
+        qs, name = load_queries(path), str(path)
+    result = evaluate(qs, settings, name=name)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    candidates = f"candidates {result.candidate_recall:.3f}  " if result.candidate_recall is not None else ""
+    console.print(f"[bold]{name}[/]: {result.n} queries  recall@1 {result.recall_at_1:.3f}  "
+                  f"recall@3 {result.recall_at_3:.3f}  MRR {result.mrr:.3f}  {candidates}"
+                  f"latency p50 {result.latency_ms_p50:.0f} ms, p95 {result.latency_ms_p95:.0f} ms", highlight=False)
+    from rich.table import Table
+
+    table = Table("typology", "n", "recall@1", "recall@3")
+    for typ, row in result.per_typology.items():
+        table.add_row(typ, str(int(row["n"])), f"{row['recall_at_1']:.2f}", f"{row['recall_at_3']:.2f}")
+    console.print(table)
+    if show_misses:
+        for m in result.misses:
+            console.print(f"rank {m['rank']}: expected {m['expected']}, got {', '.join(m['top3'])}: {m['query']}",
+                          highlight=False)

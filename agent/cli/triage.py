@@ -8,7 +8,9 @@ from typing import Any
 
 import typer
 
-from agent.cli_common import HomeOption, console, settings_from
+from agent.cli.common import HomeOption, console, settings_from
+
+app = typer.Typer()
 
 
 def summary_tables(records: list[dict[str, Any]]) -> list[Any]:
@@ -51,19 +53,16 @@ def summary_tables(records: list[dict[str, Any]]) -> list[Any]:
     return tables
 
 
-def register(app: typer.Typer) -> None:
-    """Add `triage` to the app."""
-
-    @app.command()
-    def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a file of alert ids."),
-               model: str | None = typer.Option(None, "--model", "-m", help="rules, local or openai:<model>."),
-               workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel workers (default 2)."),
-               out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (default <home>/triage)."),
-               resume: bool = typer.Option(False, "--resume", help="Continue a run: skip finished alerts."),
-               fresh: bool = typer.Option(False, "--fresh", help="Start over, discarding earlier results."),
-               home: Path | None = HomeOption) -> None:
-        """Triage the alert backlog with the investigation graph (resumable, exactly once)."""
-        triage_command(alerts, model, workers, out, resume, fresh, home)
+@app.command("triage")
+def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a file of alert ids."),
+           model: str | None = typer.Option(None, "--model", "-m", help="rules, local or openai:<model>."),
+           workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel workers (default 2)."),
+           out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (default <home>/triage)."),
+           resume: bool = typer.Option(False, "--resume", help="Continue a run: skip finished alerts."),
+           fresh: bool = typer.Option(False, "--fresh", help="Start over, discarding earlier results."),
+           home: Path | None = HomeOption) -> None:
+    """Triage the alert backlog with the investigation graph (resumable, exactly once)."""
+    triage_command(alerts, model, workers, out, resume, fresh, home)
 
 
 def triage_command(alerts: str, model: str | None, workers: int | None, out: Path | None, resume: bool, fresh: bool,
@@ -126,7 +125,7 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
 def _one_case_file(settings: Any, records: list[dict[str, Any]], out_dir: Path) -> Path | None:
     """Write the HTML case file of one SAR (or any finished case) so a human can open it."""
     from agent.casefile import render_html
-    from agent.cli_agent import case_picture
+    from agent.cli.cases import case_picture
     from agent.store import CaseStore
 
     ok = [r for r in records if r["status"] == "ok"]

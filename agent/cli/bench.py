@@ -1,0 +1,93 @@
+"""`sleuth bench agent|triage|data|tools`: benchmarks (figures, not tests).
+
+Every benchmark command lives here, whichever layer it measures; the measuring code is in `evals/bench_*.py`
+and is imported inside the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agent.cli.common import HomeOption, JsonOption, console, print_json, settings_from
+
+app = typer.Typer(name="bench", help="Benchmarks: throughput, latency and memory.", no_args_is_help=True)
+
+
+@app.command("agent")
+def bench_agent_cmd(n: int = typer.Option(100, "--alerts", "-n", help="Alerts to investigate."),
+                    model: str = typer.Option("rules", "--model", "-m", help="Backend."),
+                    json_out: bool = JsonOption, home: Path | None = HomeOption) -> None:
+    """Alerts per second of the investigation graph in one process (after warm-up)."""
+    from evals.bench_agent import bench_agent
+
+    result = bench_agent(settings_from(home), n, model)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"bench agent ({result['model']}, 1 process): {result['alerts']} alerts in {result['seconds']} s = "
+                  f"[bold]{result['alerts_per_s']} alerts/s[/] (warm-up {result['warmup_s']} s)")
+    console.print("ms per case by node: " + ", ".join(f"{k} {v}" for k, v in result["ms_per_node"].items()))
+
+
+@app.command("triage")
+def bench_triage_cmd(workers: int = typer.Option(2, "--workers", "-w", help="Worker processes."),
+                     model: str = typer.Option("rules", "--model", "-m", help="Backend."),
+                     json_out: bool = JsonOption, home: Path | None = HomeOption) -> None:
+    """Alerts per second of `sleuth triage` over the whole backlog (private copy of the workspace)."""
+    from evals.bench_agent import bench_triage
+
+    result = bench_triage(settings_from(home), workers, model)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"bench triage ({result['model']}, {result['workers']} workers): {result['alerts']} alerts "
+                  f"({result['ok']} ok) in {result['seconds']} s wall = [bold]{result['alerts_per_s']} alerts/s[/] "
+                  f"({result['alerts_per_s_steady']}/s once the first alert is done: worker start-up excluded)")
+
+
+@app.command("data")
+def bench_data_cmd(
+    transactions: int = typer.Option(10_000_000, "--transactions", help="Target number of transactions."),
+    out: Path | None = typer.Option(None, "--out", help="Keep the generated data and workspace here "
+                                                        "(default: a temporary folder, removed after)."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    json_out: bool = JsonOption,
+) -> None:
+    """Generate then load N transactions; report rows/s, elapsed and peak memory of each step."""
+    from evals.bench_data import format_report, run_bench
+
+    result = run_bench(transactions, out, fmt, log=None if json_out else console.print)
+    if json_out:
+        print_json(result)
+    else:
+        console.print(format_report(result), highlight=False)
+
+
+@app.command("tools")
+def bench_tools_command(
+    accounts: int = typer.Option(100, "--accounts", min=1, help="Alerted accounts to time each tool on."),
+    as_json: bool = JsonOption,
+    home: Path | None = HomeOption,
+) -> None:
+    """Latency (p50/p95) of profile, counterparties, 3-hop trace and 3-hop exposure per account."""
+    from rich.table import Table
+
+    from evals.bench_tools import run
+
+    result = run(settings_from(home), n_accounts=accounts)
+    if as_json:
+        print_json(result)
+        return
+    table = Table(header_style="bold", caption=f"{result['accounts']} accounts, {result['transactions']:,} "
+                  f"transactions, {result['flow_rows']:,} flow rows: {result['workspace']}; load average "
+                  f"{result['load_average_1m']:.1f} on {result['cpus']} CPUs (wall times grow with it)")
+    for name in ("tool", "p50 ms", "p95 ms", "max ms", "cpu p50", "cpu p95", "target p95", "meets"):
+        table.add_column(name, justify="left" if name == "tool" else "right", no_wrap=True)
+    for name, f in result["tools"].items():
+        meets = "" if f["meets_target"] is None else ("yes" if f["meets_target"] else "NO")
+        table.add_row(name, f"{f['p50_ms']:.1f}", f"{f['p95_ms']:.1f}", f"{f['max_ms']:.1f}",
+                      f"{f['cpu_p50_ms']:.1f}", f"{f['cpu_p95_ms']:.1f}",
+                      "" if f["target_p95_ms"] is None else f"{f['target_p95_ms']:.0f}", meets)
+    console.print(table)
