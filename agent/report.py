@@ -68,3 +68,15 @@ class CaseReport(BaseModel):
     trace: list[dict[str, Any]] = Field(default_factory=list, description="Every node, tool and model call.")
     notes: list[str] = Field(default_factory=list, description="What a reader should know (budget stops, overrides).")
     created_at: str = Field("", description="When the case was recorded (UTC ISO).")
+
+
+#: Report fields that measure time, not the case: two runs of one alert differ only in these.
+VOLATILE = ("created_at", "timings_ms")
+
+
+def comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """A report (as JSON data) without its time stamps and timings: what two runs must agree on."""
+    out = {k: v for k, v in report.items() if k not in VOLATILE}
+    out["evidence"] = [{k: v for k, v in e.items() if k != "elapsed_ms"} for e in report.get("evidence", [])]
+    out["trace"] = [{k: v for k, v in t.items() if k != "ms"} for t in report.get("trace", [])]
+    return out

@@ -138,8 +138,8 @@ def result_record(report: Any, rule_id: str, seconds: float) -> dict[str, Any]:
 
 def batch_size_for(n: int, workers: int, model_name: str) -> int:
     """Alerts per batch: a few batches per worker (so the last ones finish together), at most 64 (a
-    kill loses at most the batches in flight); a model's cases take seconds each: one a batch."""
-    if model_name != "rules":
+    kill loses at most the batches in flight); an LLM's cases take seconds each: one a batch."""
+    if model_name not in ("rules", "learned"):
         return 1
     return max(1, min(64, -(-n // (max(1, workers) * 4))))
 

@@ -43,11 +43,11 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _child_gen(out: str, accounts: str, days: str, fmt: str) -> dict[str, Any]:
+def _child_gen(out: str, accounts: str, days: str, fmt: str, alerts: str = "") -> dict[str, Any]:
     from evals.synth import generate
 
     start = time.perf_counter()
-    summary = generate(Path(out), int(accounts), int(days), SEED, fmt)
+    summary = generate(Path(out), int(accounts), int(days), SEED, fmt, int(alerts) if alerts else None)
     return {"seconds": time.perf_counter() - start, "rows": summary.get("rows", {}), "peak_mb": _peak_mb(),
             "cpu_s": _cpu_s()}
 
@@ -72,8 +72,9 @@ def _run_child(*args: str) -> dict[str, Any]:
 
 
 def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
-              log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Generate about `transactions` transactions, load them, and return the figures."""
+              log: Callable[[str], None] | None = None, alerts: int | None = None) -> dict[str, Any]:
+    """Generate about `transactions` transactions (and `alerts` alerts, default the generator's
+    about one per four accounts, at most 5,000), load them, and return the figures."""
     say = log or (lambda _msg: None)
     base = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sleuth-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
     accounts = accounts_for(transactions)
     try:
         say(f"generating ~{transactions:,} transactions ({accounts:,} accounts x {DAYS} days, {fmt}) into {data}")
-        gen = _run_child("gen", str(data), str(accounts), str(DAYS), fmt)
+        gen = _run_child("gen", str(data), str(accounts), str(DAYS), fmt, str(alerts or ""))
         say(f"  {gen['seconds']:.1f} s, peak {gen['peak_mb']:.0f} MB; loading into {home}")
         load = _run_child("load", str(data), str(home))
     finally:
@@ -96,6 +97,7 @@ def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
         "days": DAYS,
         "format": fmt,
         "transactions": txns,
+        "alerts": int(load["rows"].get("alerts", 0)),
         "generate": {"seconds": round(gen["seconds"], 1), "cpu_s": round(gen["cpu_s"], 1), "rows": gen_rows,
                      "rows_per_s": round(gen_rows / gen["seconds"]), "peak_mb": round(gen["peak_mb"])},
         "load": {"seconds": round(load["seconds"], 1), "cpu_s": round(load["cpu_s"], 1), "rows": load_rows,
@@ -113,7 +115,7 @@ def format_report(r: dict[str, Any]) -> str:
     """The figures as a few lines of text."""
     g, ld = r["generate"], r["load"]
     return "\n".join([
-        f"bench data: {r['transactions']:,} transactions ({r['accounts']:,} accounts x {r['days']} days, {r['format']})",
+        f"bench data: {r['transactions']:,} transactions, {r.get('alerts', 0):,} alerts ({r['accounts']:,} accounts x {r['days']} days, {r['format']})",
         f"  generate: {g['rows']:,} rows in {g['seconds']} s ({g['cpu_s']} CPU s) = {g['rows_per_s']:,} rows/s, "
         f"peak {g['peak_mb']:,} MB",
         f"  load:     {ld['rows']:,} rows (+{ld['flows_rows']:,} flows) in {ld['seconds']} s ({ld['cpu_s']} CPU s) = "
