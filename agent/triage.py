@@ -151,9 +151,10 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
     from functools import partial
 
     from agent.batch.commitlog import append_batch, compact, locked
-    from agent.batch.engine import drive
+    from agent.batch.engine import check_engine, drive
     from agent.store import CaseStore
 
+    check_engine(engine)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / RESULTS
     with locked(out_dir, "sleuth triage"):
@@ -167,6 +168,7 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
         start = time.perf_counter()
         first_at: float | None = None
         new = 0
+        write_s = 0.0
         store = CaseStore(settings)
         worker_settings = for_workers(settings, workers)
         if items and workers > 1 and engine == "local":
@@ -175,10 +177,12 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
             prepare_index(worker_settings)  # a stale index is rebuilt once here, not by each worker at once
         with open(path, "a", encoding="utf-8") as fh:
             def commit(finished: list[Finished]) -> None:
-                nonlocal first_at, new
+                nonlocal first_at, new, write_s
                 first_at = first_at or time.perf_counter()
+                began = time.perf_counter()
                 store.save_many([(rec["alert_id"], text, fields) for rec, text, fields in finished if text])
                 append_batch(fh, [json.dumps(rec) for rec, _, _ in finished])
+                write_s += time.perf_counter() - began
                 for rec, _, _ in finished:
                     new += 1
                     if on_result is not None:
@@ -191,7 +195,7 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
         _write_parquet(records, out_dir / "results.parquet")
     steady = (new - 1) / (start + elapsed - first_at) if first_at is not None and new > 1 else None
     return {"records": records, "new": new, "skipped": len(done), "elapsed_s": elapsed, "path": path,
-            "steady_per_s": steady, "parquet": out_dir / "results.parquet"}
+            "steady_per_s": steady, "parquet": out_dir / "results.parquet", "write_s": write_s}
 
 
 def _write_parquet(records: list[dict[str, Any]], path: Path) -> None:

@@ -51,17 +51,54 @@ def bench_agent(settings: Settings, n: int = 100, model: str = "rules") -> dict[
             "warmup_s": round(warmup, 2), "ms_per_node": {k: round(v / count, 2) for k, v in nodes.items()}}
 
 
-def bench_triage(settings: Settings, workers: int = 2, model: str = "rules") -> dict[str, Any]:
-    """Triage every alert of the workspace with `workers` processes; report alerts/s."""
+#: How the graph's nodes add up to the stages `bench triage` reports (writes are the parent's commits).
+STAGES = {"features": ("intake", "retrieve_playbooks", "gather_evidence"), "decisions": ("investigate", "assess"),
+          "reports": ("draft_narrative", "verify", "revise", "recommend", "record")}
+
+
+def _usage() -> tuple[float, float, float, float]:
+    """(CPU s of this process, CPU s of its reaped children, peak MB of this process, of its largest child)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, me.ru_maxrss / 1024, kids.ru_maxrss / 1024)
+
+
+def stage_seconds(cases_dir: Path) -> dict[str, float]:
+    """Seconds per stage summed over the case files' node timings (worker time, all workers)."""
+    import json
+
+    totals = dict.fromkeys(STAGES, 0.0)
+    node_stage = {node: stage for stage, nodes in STAGES.items() for node in nodes}
+    for path in cases_dir.glob("*.json"):
+        for node, ms in json.loads(path.read_text(encoding="utf-8")).get("timings_ms", {}).items():
+            if node in node_stage:
+                totals[node_stage[node]] += ms / 1000
+    return {k: round(v, 2) for k, v in totals.items()}
+
+
+def bench_triage(settings: Settings, workers: int = 2, model: str = "rules", engine: str = "local") -> dict[str, Any]:
+    """Triage every alert of the workspace with `workers` processes (on a private copy of it); report
+    alerts/s, CPU time, peak memory and where the time went."""
+    import os
+
     from agent.triage import run_triage
 
     with tempfile.TemporaryDirectory() as tmp:
         private = _private_home(settings, Path(tmp))
+        cpu0, kids0, _, _ = _usage()
         start = time.perf_counter()
-        result = run_triage(private, model, "all", Path(tmp) / "out", workers, resume=False, fresh=True)
+        result = run_triage(private, model, "all", Path(tmp) / "out", workers, resume=False, fresh=True,
+                            engine=engine)
         wall = time.perf_counter() - start
+        cpu1, kids1, peak_parent, peak_child = _usage()
+        stages = stage_seconds(private.cases_dir)
     records = result["records"]
     ok = sum(1 for r in records if r["status"] == "ok")
-    return {"model": model, "workers": workers, "alerts": len(records), "ok": ok, "seconds": round(wall, 2),
-            "alerts_per_s": round(len(records) / wall, 2),
-            "alerts_per_s_steady": round(result["steady_per_s"] or 0.0, 2)}
+    stages["writes"] = round(result["write_s"], 2)
+    return {"model": model, "workers": workers, "engine": engine, "alerts": len(records), "ok": ok,
+            "seconds": round(wall, 2), "alerts_per_s": round(len(records) / wall, 2),
+            "alerts_per_s_steady": round(result["steady_per_s"] or 0.0, 2),
+            "cpu_s": {"parent": round(cpu1 - cpu0, 2), "workers": round(kids1 - kids0, 2)},
+            "peak_mb": {"parent": round(peak_parent), "largest_worker": round(peak_child)},
+            "stage_s": stages, "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}

@@ -76,13 +76,18 @@ def run_bench(transactions: int, out: Path | None = None, fmt: str = "parquet",
     """Generate about `transactions` transactions (and `alerts` alerts, default the generator's
     about one per four accounts, at most 5,000), load them, and return the figures."""
     say = log or (lambda _msg: None)
+    accounts = accounts_for(transactions)
+    if alerts is not None and not 0 <= alerts <= accounts // 3:
+        from tools.errors import InputInvalid
+
+        raise InputInvalid(f"--alerts must be between 0 and {accounts // 3:,} (a third of the {accounts:,} accounts "
+                           f"for {transactions:,} transactions)")
     base = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="sleuth-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     data, home = base / "data", base / "home"
-    accounts = accounts_for(transactions)
     try:
         say(f"generating ~{transactions:,} transactions ({accounts:,} accounts x {DAYS} days, {fmt}) into {data}")
-        gen = _run_child("gen", str(data), str(accounts), str(DAYS), fmt, str(alerts or ""))
+        gen = _run_child("gen", str(data), str(accounts), str(DAYS), fmt, "" if alerts is None else str(alerts))
         say(f"  {gen['seconds']:.1f} s, peak {gen['peak_mb']:.0f} MB; loading into {home}")
         load = _run_child("load", str(data), str(home))
     finally:

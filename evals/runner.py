@@ -35,7 +35,7 @@ from typing import IO
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.batch.commitlog import append_batch, compact, locked, read_lines
-from agent.batch.engine import drive
+from agent.batch.engine import check_engine, drive
 from agent.report import CaseReport
 from agent.store import atomic_write
 from evals import version
@@ -277,6 +277,7 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
              on_start: OnStart | None = None, on_case: OnCase | None = None) -> tuple[RunLog, Path]:
     """Run (or resume) an eval and write its log and reports; returns the log and the run folder."""
     validate_model(opts.model)
+    check_engine(opts.engine)
     if opts.repeats > 1 and not opts.judge:
         raise InputInvalid("--repeats sets how often the --judge scores each narrative; add --judge")
     if opts.limit is not None and opts.limit < 1:

@@ -151,16 +151,21 @@ def run_pool(spec: WorkerSpec, batches: list[list[Any]], workers: int) -> Iterat
 ENGINES = ("local", "ray")
 
 
+def check_engine(engine: str) -> None:
+    """Reject an engine name nobody knows, before any work starts."""
+    if engine not in ENGINES:
+        from tools.errors import InputInvalid
+
+        raise InputInvalid(f"unknown --engine {engine!r}: use {' or '.join(ENGINES)}")
+
+
 def run_batches(spec: WorkerSpec, batches: list[list[Any]], workers: int, engine: str = "local") -> Iterator[Outcome]:
     """The batches' outcomes as they finish, on the named engine."""
     if engine == "ray":
         from agent.batch.ray_engine import run_ray
 
         return run_ray(spec, batches, workers)
-    if engine != "local":
-        from tools.errors import InputInvalid
-
-        raise InputInvalid(f"unknown --engine {engine!r}: use {' or '.join(ENGINES)}")
+    check_engine(engine)
     if workers <= 1 or len(batches) <= 1:
         return run_here(spec, batches)
     return run_pool(spec, batches, workers)

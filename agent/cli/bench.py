@@ -34,17 +34,24 @@ def bench_agent_cmd(n: int = typer.Option(100, "--alerts", "-n", help="Alerts to
 @app.command("triage")
 def bench_triage_cmd(workers: int = typer.Option(2, "--workers", "-w", help="Worker processes."),
                      model: str = typer.Option("rules", "--model", "-m", help="Backend."),
+                     engine: str = typer.Option("local", "--engine", help="local or ray."),
                      json_out: bool = JsonOption, home: Path | None = HomeOption) -> None:
-    """Alerts per second of `sleuth triage` over the whole backlog (private copy of the workspace)."""
+    """Alerts per second, CPU time, peak memory and the split of time of `sleuth triage` over the whole
+    backlog (private copy of the workspace)."""
     from evals.bench_agent import bench_triage
 
-    result = bench_triage(settings_from(home), workers, model)
+    r = bench_triage(settings_from(home), workers, model, engine)
     if json_out:
-        print_json(result)
+        print_json(r)
         return
-    console.print(f"bench triage ({result['model']}, {result['workers']} workers): {result['alerts']} alerts "
-                  f"({result['ok']} ok) in {result['seconds']} s wall = [bold]{result['alerts_per_s']} alerts/s[/] "
-                  f"({result['alerts_per_s_steady']}/s once the first alert is done: worker start-up excluded)")
+    console.print(f"bench triage ({r['model']}, {r['workers']} workers, {r['engine']}): {r['alerts']} alerts "
+                  f"({r['ok']} ok) in {r['seconds']} s wall = [bold]{r['alerts_per_s']} alerts/s[/] "
+                  f"({r['alerts_per_s_steady']}/s once the first alert is done: worker start-up excluded)")
+    console.print(f"  CPU: {r['cpu_s']['parent']} s parent + {r['cpu_s']['workers']} s workers; peak memory "
+                  f"{r['peak_mb']['parent']} MB parent, {r['peak_mb']['largest_worker']} MB largest worker")
+    console.print("  time by stage (s, summed over workers): "
+                  + ", ".join(f"{k} {v}" for k, v in r["stage_s"].items())
+                  + f"; load average {r['load_average_1m']} on {r['cores']} cores", highlight=False)
 
 
 @app.command("data")
@@ -53,12 +60,14 @@ def bench_data_cmd(
     out: Path | None = typer.Option(None, "--out", help="Keep the generated data and workspace here "
                                                         "(default: a temporary folder, removed after)."),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    alerts: int | None = typer.Option(None, "--alerts", min=0, help="Alerts to generate (default about one per "
+                                                                   "four accounts, at most 5,000)."),
     json_out: bool = JsonOption,
 ) -> None:
     """Generate then load N transactions; report rows/s, elapsed and peak memory of each step."""
     from evals.bench_data import format_report, run_bench
 
-    result = run_bench(transactions, out, fmt, log=None if json_out else console.print)
+    result = run_bench(transactions, out, fmt, log=None if json_out else console.print, alerts=alerts)
     if json_out:
         print_json(result)
     else:

@@ -48,6 +48,8 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
         resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run: skip its finished cases."),
         retry_failed: bool = typer.Option(False, "--retry-failed",
                                           help="With --resume: run again the cases that failed (e.g. model timeouts)."),
+        engine: str = typer.Option("local", "--engine", help="local (processes here) or ray (RAY_ADDRESS's "
+                                                             "cluster, else a local Ray; docs/ray.md)."),
         home: Path | None = HomeOption) -> None:
     """Investigate every labelled case, score it, and write run.json, report.md and report.html."""
     import time
@@ -66,7 +68,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
 
     settings = settings_from(home, model=model, workers=workers)
     opts = RunOptions(cases=cases, model=settings.model, limit=limit, workers=settings.workers, out=out,
-                      resume=resume, judge=judge, repeats=repeats, retry_failed=retry_failed)
+                      resume=resume, judge=judge, repeats=repeats, retry_failed=retry_failed, engine=engine)
     state: dict[str, Any] = {"right": 0, "wrong": 0, "failed": 0}
     progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console)

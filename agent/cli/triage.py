@@ -60,13 +60,15 @@ def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a 
            out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (default <home>/triage)."),
            resume: bool = typer.Option(False, "--resume", help="Continue a run: skip finished alerts."),
            fresh: bool = typer.Option(False, "--fresh", help="Start over, discarding earlier results."),
+           engine: str = typer.Option("local", "--engine", help="local (processes here) or ray (RAY_ADDRESS's "
+                                                                "cluster, else a local Ray; docs/ray.md)."),
            home: Path | None = HomeOption) -> None:
     """Triage the alert backlog with the investigation graph (resumable, exactly once)."""
-    triage_command(alerts, model, workers, out, resume, fresh, home)
+    triage_command(alerts, model, workers, out, resume, fresh, home, engine)
 
 
 def triage_command(alerts: str, model: str | None, workers: int | None, out: Path | None, resume: bool, fresh: bool,
-                   home: Path | None) -> dict[str, Any]:
+                   home: Path | None, engine: str = "local") -> dict[str, Any]:
     """The body of `sleuth triage` (also used by `sleuth demo`)."""
     from rich.progress import (
         BarColumn,
@@ -104,7 +106,7 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
             mix = " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))
             bar.update(task, completed=done, total=total, pace=pace_text(rate), mix=mix)
 
-        result = run_triage(settings, model_name, alerts, out_dir, n_workers, resume, fresh, on_result)
+        result = run_triage(settings, model_name, alerts, out_dir, n_workers, resume, fresh, on_result, engine=engine)
     for t in summary_tables(result["records"]):
         console.print(t)
     failed = [r for r in result["records"] if r["status"] != "ok"]
