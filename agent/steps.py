@@ -84,6 +84,13 @@ def _sql(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, Any])
     return run_sql(ctx.db, ctx.ledger, query, params or None)
 
 
+def _features(ctx: InvestigationContext, alert: dict[str, Any], args: dict[str, Any]) -> Evidence:
+    from tools.features.tool import features
+
+    return features(ctx.db, ctx.ledger, alert["alert_id"], ctx.settings.jurisdiction_profile,
+                    window_days=ctx.settings.window_days)
+
+
 REGISTRY: dict[str, StepFn] = {
     "profile": _profile,
     "counterparties": _graph("counterparties"),
@@ -95,6 +102,7 @@ REGISTRY: dict[str, StepFn] = {
     "screen_counterparties": _screen_counterparties,
     "screen": _screen,
     "sql": _sql,
+    "features": _features,
 }
 
 

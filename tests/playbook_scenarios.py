@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.features import FEATURES
+
 BASELINE: dict[str, Any] = {
     # profile
     "account_age_days": 700, "kyc_level": 2, "is_business": 0, "age_years": 42, "declared_income_usd": 60000,
@@ -44,6 +46,8 @@ BASELINE: dict[str, Any] = {
     "internal_senders_window": 0, "new_sender_accounts": 0, "internal_in_usd": 0, "internal_recipients_window": 0,
     "new_recipient_accounts": 0, "internal_out_usd": 0, "return_within_7d_share": 0.0, "internal_out_count": 0,
     "co_senders_to_same_receivers": 0,
+    # feature store (tools/features): every feature at its no-activity default
+    **{f.name: f.default for f in FEATURES},
 }
 
 # (typology, strength) -> overrides; strength is the expected disposition.

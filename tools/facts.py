@@ -85,6 +85,16 @@ FACTS: dict[str, tuple[str, str]] = {
 }
 
 
+def _feature_facts() -> dict[str, tuple[str, str]]:
+    """The feature store's features (tools/features), owned by the `features` evidence step."""
+    from tools.features import FEATURES as FEATURE_DEFS
+
+    return {f.name: ("features", f"{f.description} [{f.unit}]") for f in FEATURE_DEFS}
+
+
+FACTS.update(_feature_facts())
+
+
 def facts_of(tool: str) -> list[str]:
     """The fact names a tool is responsible for."""
     return [name for name, (owner, _) in FACTS.items() if owner == tool]

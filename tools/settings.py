@@ -10,7 +10,67 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class ReportingThreshold(BaseModel):
+    """One reporting threshold of a jurisdiction: a cash (currency transaction) report or a
+    travel-rule limit. Amounts are compared in the threshold's own currency: a movement in that
+    currency by its native `amount`, any other by `amount_usd / usd_per_unit`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Short id, e.g. us_ctr.")
+    amount: float = Field(gt=0, description="The threshold, in `currency`.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency of the threshold.")
+    usd_per_unit: float = Field(1.0, gt=0, description="Reference rate: USD per unit of `currency` (1 for USD).")
+    applies_to: str = Field(pattern=r"^(fiat|crypto)$",
+                            description="fiat: fiat deposits (cash-like reports); crypto: crypto deposits and "
+                                        "withdrawals (travel rule).")
+
+
+class JurisdictionProfile(BaseModel):
+    """The reporting thresholds the feature store measures amounts against (tools/features).
+
+    Structuring is defined relative to a threshold (deposits in the band just below it, none at or
+    over it), so the features read thresholds from here instead of a constant: the same code
+    serves a 10,000 USD and a 15,000 EUR regime. With several thresholds of one kind, a feature
+    takes the threshold the account's activity sits under most (see docs/features.md).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    thresholds: tuple[ReportingThreshold, ...] = Field(min_length=1)
+    near_band: float = Field(0.10, gt=0, lt=1, description="Near-threshold band: [T * (1 - near_band), T).")
+    aggregation_days: int = Field(14, ge=1, description="Span over which split deposits are aggregated "
+                                                        "(most near-threshold deposits in any N days).")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _unique(cls, v: tuple[ReportingThreshold, ...]) -> tuple[ReportingThreshold, ...]:
+        names = [t.name for t in v]
+        if len(set(names)) != len(names):
+            raise ValueError("threshold names must be unique")
+        return v
+
+
+_T = ReportingThreshold
+US_CTR = _T(name="us_ctr", amount=10_000, currency="USD", applies_to="fiat")
+EU_CASH = _T(name="eu_cash", amount=15_000, currency="EUR", usd_per_unit=1.08, applies_to="fiat")
+US_TRAVEL = _T(name="us_travel", amount=3_000, currency="USD", applies_to="crypto")
+FATF_TRAVEL = _T(name="fatf_travel", amount=1_000, currency="USD", applies_to="crypto")
+EU_TRAVEL = _T(name="eu_travel", amount=1_000, currency="EUR", usd_per_unit=1.08, applies_to="crypto")
+#: Named profiles (`SLEUTH_JURISDICTION`). `global`, the default, holds the thresholds of the
+#: regimes an international exchange reports under at once.
+JURISDICTIONS: dict[str, JurisdictionProfile] = {
+    "us": JurisdictionProfile(name="us", thresholds=(US_CTR, US_TRAVEL)),
+    "eu": JurisdictionProfile(name="eu", thresholds=(EU_CASH, EU_TRAVEL)),
+    "fatf": JurisdictionProfile(name="fatf", thresholds=(
+        _T(name="fatf_occasional", amount=15_000, currency="USD", applies_to="fiat"), FATF_TRAVEL)),
+    "global": JurisdictionProfile(name="global", thresholds=(US_CTR, EU_CASH, US_TRAVEL, FATF_TRAVEL, EU_TRAVEL)),
+}
+del _T
 
 
 class Settings(BaseModel):
@@ -25,6 +85,8 @@ class Settings(BaseModel):
     evidence_row_cap: int = Field(50, description="Most rows kept per evidence item in the ledger.")
     max_hops: int = Field(4, description="Default largest hop count for traces and exposure.")
     window_days: int = Field(30, description="Alert window: days before the alert that count as 'recent'.")
+    jurisdiction: str = Field("global", description="Reporting-threshold profile of the feature store: "
+                                                    "us, eu, fatf or global (tools.settings.JURISDICTIONS).")
     investigate_max_steps: int = Field(6, description="Most tool calls the model may make in investigate.")
     investigate_max_tokens: int = Field(6000, description="Token budget for one case's model calls.")
     llm_timeout_s: float = Field(120.0, description="Time limit for one model call, in seconds.")
@@ -46,6 +108,18 @@ class Settings(BaseModel):
                           "($SLEUTH_HOME/models/current).")
     analyst: str = Field(default_factory=lambda: os.environ.get("USER", "analyst"),
                          description="Who approves or rejects actions (recorded in the audit log).")
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _known_jurisdiction(cls, v: str) -> str:
+        if v not in JURISDICTIONS:
+            raise ValueError(f"unknown jurisdiction {v!r} (known: {', '.join(JURISDICTIONS)})")
+        return v
+
+    @property
+    def jurisdiction_profile(self) -> JurisdictionProfile:
+        """The reporting thresholds the feature store measures against."""
+        return JURISDICTIONS[self.jurisdiction]
 
     @property
     def db_path(self) -> Path:

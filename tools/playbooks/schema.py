@@ -50,6 +50,7 @@ TOOL_ARGS: dict[str, dict[str, type | tuple[str, ...]]] = {
     "screen_counterparties": {},
     "trace": {"hops": int, "direction": ("forward", "backward", "both"), "min_usd": float},
     "sql": {"query": str},
+    "features": {},
 }
 TOOL_FACT_OWNER = {
     "profile": "profile",
@@ -61,10 +62,11 @@ TOOL_FACT_OWNER = {
     "screen_counterparties": "screening",
     "trace": None,
     "sql": None,
+    "features": "features",
 }
 ToolName = Literal[
     "profile", "counterparties", "exposure", "clusters", "cycles", "flow_shape", "screen_counterparties", "trace",
-    "sql",
+    "sql", "features",
 ]
 
 # Placeholders a narrative template may use besides the playbook's facts; the drafting node fills them.

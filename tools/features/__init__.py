@@ -1,0 +1,22 @@
+"""The feature store: generic, documented features of an alert's account window (docs/features.md).
+
+Stable API (other modules code against it):
+- FEATURES: ordered definitions (.name, .group, .unit, .description, .default, .null_when).
+- compute_features(con, alert_ids=None, profile=None, *, window_days=30) -> pyarrow.Table with
+  `alert_id` then one float64 column per feature in FEATURES order.
+- compute_alert_features(con, alert_id, profile=None, *, window_days=30) -> {name: value}: the same
+  statement filtered to one alert.
+- The jurisdiction profile type is tools.settings.JurisdictionProfile (settings.jurisdiction_profile).
+Features never read the alert's rule id or description.
+"""
+
+from __future__ import annotations
+
+from tools.features.compute import FEATURE_NAMES, FEATURES, compute_alert_features, compute_features, statement
+from tools.features.registry import Feature
+from tools.settings import JURISDICTIONS, JurisdictionProfile, ReportingThreshold
+
+__all__ = [
+    "FEATURES", "FEATURE_NAMES", "Feature", "JURISDICTIONS", "JurisdictionProfile", "ReportingThreshold",
+    "compute_alert_features", "compute_features", "statement",
+]

@@ -1,0 +1,72 @@
+"""The one statement that computes every feature for a set of alerts, and its two entry points.
+
+`statement(query)` joins the groups' CTEs (tools/features/groups) into a single WITH ... SELECT:
+DuckDB plans and runs it as one set-based pass (each group reads `flows` by hash join on the
+entity, never a per-alert loop). `compute_features` runs it for all alerts or a list;
+`compute_alert_features` runs the same statement filtered to one alert, so the evidence step and
+the batch build can never disagree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from tools.errors import InputInvalid, NotFound
+from tools.features.groups import GROUPS
+from tools.features.query import DEFAULT_WINDOW_DAYS, Query, base_ctes
+from tools.features.registry import Feature, check_unique
+from tools.settings import JURISDICTIONS, JurisdictionProfile
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+FEATURES: tuple[Feature, ...] = tuple(f for g in GROUPS for f in g.FEATURES)
+check_unique(list(FEATURES))
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+def statement(query: Query) -> str:
+    """The feature statement for these parameters (its only run-time parameter is `$ids`)."""
+    ctes = base_ctes(query)
+    for g in GROUPS:
+        ctes += g.ctes(query)
+    cols = []
+    for f in FEATURES:
+        expr = f"g_{f.group}.{f.name}"
+        if f.default is not None:
+            expr = f"coalesce({expr}, {float(f.default)!r})"
+        cols.append(f"CAST({expr} AS DOUBLE) AS {f.name}")
+    joins = " ".join(f"LEFT JOIN g_{g.GROUP} USING (alert_id)" for g in GROUPS)
+    return ("WITH " + ",\n".join(ctes) + f"\nSELECT sel.alert_id, {', '.join(cols)}\nFROM sel {joins}\n"
+            "ORDER BY sel.alert_id")
+
+
+def _connection(con: Any) -> duckdb.DuckDBPyConnection:
+    """A raw DuckDB connection from a `tools.db.Database` or a DuckDB connection."""
+    return getattr(con, "con", con)
+
+
+def compute_features(con: Any, alert_ids: list[str] | None = None, profile: JurisdictionProfile | None = None,
+                     *, window_days: int = DEFAULT_WINDOW_DAYS) -> pa.Table:
+    """Features of the given alerts (all alerts when None) as an Arrow table: `alert_id`, then one
+    float64 column per feature in FEATURES order, sorted by alert id. Ids that are not alerts are
+    left out (compare the row count to detect them). NULL only where a feature documents it."""
+    query = Query(profile=profile or JURISDICTIONS["global"], window_days=window_days,
+                  filtered=alert_ids is not None)
+    params = {"ids": [str(a) for a in alert_ids]} if alert_ids is not None else None
+    with getattr(con, "_lock", None) or contextlib.nullcontext():  # a tools.db.Database serialises its users
+        return _connection(con).sql(statement(query), params=params).to_arrow_table()
+
+
+def compute_alert_features(con: Any, alert_id: str, profile: JurisdictionProfile | None = None,
+                           *, window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, float | None]:
+    """One alert's features by name (the same statement, filtered); NotFound for an unknown alert."""
+    if not isinstance(alert_id, str) or not alert_id:
+        raise InputInvalid("an alert id is required")
+    table = compute_features(con, [alert_id], profile, window_days=window_days)
+    if table.num_rows == 0:
+        raise NotFound(f"no alert {alert_id} in the workspace")
+    row = table.to_pylist()[0]
+    return {name: row[name] for name in FEATURE_NAMES}
