@@ -60,6 +60,7 @@ demo: workspace
 CI_RUN := .sleuth/runs/ci-test-rules
 
 test: workspace
+	@$(BIN)/pip install -q -e '.[ray]'  # the optional Ray engine, for tests/test_triage_ray.py
 	@$(BIN)/ruff check .
 	@$(BIN)/pytest -q -p no:cacheprovider
 	@echo "==> gate: rules backend on the held-out test cases (evals/thresholds.toml [test.rules])"

@@ -69,7 +69,8 @@ def connect(workers: int) -> bool:
         if address:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
         else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, _node_ip_address="127.0.0.1",
+            # "local": a new instance of our own, never another user's Ray found on this machine
+            ray.init(address="local", num_cpus=max(1, workers), include_dashboard=False, _node_ip_address="127.0.0.1",
                      runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise RayUnavailable(f"cannot start or reach Ray{f' at {address}' if address else ''}: {e}") from e
