@@ -34,6 +34,8 @@ class Action(BaseModel):
         "recommended", description="Account-affecting actions start as pending_approval.")
     decided_by: str | None = Field(None, description="Who approved or rejected it.")
     decided_at: str | None = Field(None, description="When it was approved or rejected (UTC ISO).")
+    decided_by_source: str | None = Field(None, description="How the decider's name was known: --as, "
+                                                            "SLEUTH_ANALYST or os-user.")
 
 
 class Verification(BaseModel):
@@ -68,6 +70,11 @@ class CaseReport(BaseModel):
     trace: list[dict[str, Any]] = Field(default_factory=list, description="Every node, tool and model call.")
     notes: list[str] = Field(default_factory=list, description="What a reader should know (budget stops, overrides).")
     created_at: str = Field("", description="When the case was recorded (UTC ISO).")
+    opened_by: str = Field("", description="Who opened (ran) the investigation; four-eyes keeps them from "
+                                           "approving its account-affecting actions.")
+    opened_by_source: str = Field("", description="How that name was known: --as, SLEUTH_ANALYST or os-user.")
+    filings: list[dict[str, Any]] = Field(default_factory=list, description="Reports filed with an FIU from "
+                                          "this case: format, profile, file, sha256, by, when.")
 
 
 #: Report fields that measure time, not the case: two runs of one alert differ only in these.

@@ -47,6 +47,7 @@ def sar_case(agent_settings: Settings, generated_dir: Path) -> dict[str, Any]:
 def settings(agent_settings: Settings, tmp_path: Path) -> Settings:
     home = tmp_path / "home"
     shutil.copytree(agent_settings.home, home, ignore=shutil.ignore_patterns("cases", "audit.jsonl", "chat.sqlite"))
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "roles.toml", home / "roles.toml")
     return agent_settings.model_copy(update={"home": home, "analyst": "alice"})
 
 
@@ -160,6 +161,9 @@ def test_rules_backend_asks_for_an_entity_when_none_is_named(settings: Settings)
 # --- cases and approvals -------------------------------------------------------------------------
 
 def test_case_then_approve_records_who_and_when(settings: Settings, sar_case: dict[str, Any]) -> None:
+    """alice opens the case and cannot approve its freeze (four-eyes); carol, an approver, can."""
+    from agent.approvals import ApprovalRefused
+
     alert_id, index = sar_case["alert_id"], sar_case["pending"][0]
     session = ChatSession(settings, "t1", "fake", model=FakeChatModel(case_script(sar_case)), style="native")
     try:
@@ -168,28 +172,65 @@ def test_case_then_approve_records_who_and_when(settings: Settings, sar_case: di
         assert f"Case {alert_id}" in buf.getvalue() and "wait for your approval" in buf.getvalue()
         assert session.pending_case == alert_id
         stored = CaseStore(settings).load(alert_id)
+        assert (stored.opened_by, stored.opened_by_source) == ("alice", "--as")
         assert [a.action for a in stored.actions] == sar_case["actions"]
         assert stored.actions[index - 1].status == "pending_approval"
 
         not_pending = next(i for i in range(1, len(stored.actions) + 1) if i not in sar_case["pending"])
         with pytest.raises(InputInvalid, match="not pending"):
             run_command(session, f"/approve {not_pending}", con)
-
-        before = datetime.now(UTC).replace(microsecond=0)
-        con, buf = console()
-        run_command(session, f"/approve {index}", con)
-        assert f"{index}. {sar_case['actions'][index - 1]}: approved by alice at" in buf.getvalue()
+        with pytest.raises(ApprovalRefused, match=f"alice opened this case and cannot also approve or reject its "
+                                                  f"{sar_case['actions'][index - 1]}"):
+            run_command(session, f"/approve {index}", con)
+        assert session.pending_case == alert_id  # the refusal left the case waiting
     finally:
         session.close()
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    carol = ChatSession(settings.model_copy(update={"analyst": "carol"}), "t1", "fake", model=FakeChatModel([]),
+                        style="native")
+    try:
+        assert carol.pending_case == alert_id
+        con, buf = console()
+        run_command(carol, f"/approve {index}", con)
+        assert f"{index}. {sar_case['actions'][index - 1]}: approved by carol at" in buf.getvalue()
+    finally:
+        carol.close()
     approved = [e for e in audit_events(settings) if e["event"] == "action_approved"]
     assert len(approved) == 1
-    assert (approved[0]["case_id"], approved[0]["index"], approved[0]["by"]) == (alert_id, index, "alice")
+    assert (approved[0]["case_id"], approved[0]["index"], approved[0]["by"]) == (alert_id, index, "carol")
+    assert (approved[0]["opened_by"], approved[0]["by_source"]) == ("alice", "--as")
     assert approved[0]["action"] == sar_case["actions"][index - 1]
     action = CaseStore(settings).load(alert_id).actions[index - 1]
-    assert action.status == "approved" and action.decided_by == "alice"
+    assert action.status == "approved" and action.decided_by == "carol"
     assert datetime.fromisoformat(action.decided_at) >= before
     others = [a for a in CaseStore(settings).load(alert_id).actions if a.index != index]
     assert all(a.decided_by is None for a in others)
+
+
+def test_chat_approver_needs_a_permitting_role(settings: Settings, sar_case: dict[str, Any]) -> None:
+    """bob (analyst, reviewer) may not approve a freeze in chat; without a roles file nobody may."""
+    from agent.approvals import ApprovalRefused
+
+    alert_id, index = sar_case["alert_id"], sar_case["pending"][0]
+    action = sar_case["actions"][index - 1]
+    session = ChatSession(settings, "t1", "fake", model=FakeChatModel(case_script(sar_case)), style="native")
+    try:
+        run_command(session, f"/case {alert_id}", console()[0])
+    finally:
+        session.close()
+    bob = ChatSession(settings.model_copy(update={"analyst": "bob"}), "t1", "fake", model=FakeChatModel([]),
+                      style="native")
+    try:
+        if action not in ("restrict_p2p", "block_address"):
+            with pytest.raises(ApprovalRefused, match=f"bob .* may not approve or reject {action}"):
+                run_command(bob, f"/approve {index}", console()[0])
+        (settings.home / "roles.toml").unlink()
+        with pytest.raises(ApprovalRefused, match="no roles file at"):
+            run_command(bob, f"/approve {index}", console()[0])
+    finally:
+        bob.close()
+    assert not [e for e in audit_events(settings) if e["event"] in ("action_approved", "action_rejected")]
 
 
 def test_approve_without_a_case_is_a_clear_error(settings: Settings) -> None:
@@ -216,7 +257,7 @@ def test_resumed_thread_sees_history_evidence_and_pending_case(settings: Setting
         first.close()
 
     fake2 = FakeChatModel([tool_call("exposure", {"account_id": acct}, "c2"), "Nothing risky [E2]."])
-    second = ChatSession(settings, "t1", "fake", model=fake2, style="native")
+    second = ChatSession(settings.model_copy(update={"analyst": "carol"}), "t1", "fake", model=fake2, style="native")
     try:
         history = second.history()
         assert [m.type for m in history] == ["human", "ai", "tool", "ai"]
@@ -230,12 +271,12 @@ def test_resumed_thread_sees_history_evidence_and_pending_case(settings: Setting
         assert any(f"Who is {acct}?" == m.text for m in fake2.calls[0].messages)
         for n, index in enumerate(sar_case["pending"], start=1):
             actions = second.decide(index, approve=False)
-            assert actions[index - 1]["status"] == "rejected" and actions[index - 1]["decided_by"] == "alice"
+            assert actions[index - 1]["status"] == "rejected" and actions[index - 1]["decided_by"] == "carol"
             assert (second.pending_case is None) == (n == len(sar_case["pending"]))
     finally:
         second.close()
     rejected = [e for e in audit_events(settings) if e["event"] == "action_rejected"]
-    assert [(e["case_id"], e["index"], e["by"]) for e in rejected] == [(alert_id, i, "alice") for i in sar_case["pending"]]
+    assert [(e["case_id"], e["index"], e["by"]) for e in rejected] == [(alert_id, i, "carol") for i in sar_case["pending"]]
     stored = CaseStore(settings).load(alert_id)
     assert [a.status for a in stored.actions if a.index in sar_case["pending"]] == ["rejected"] * len(sar_case["pending"])
 

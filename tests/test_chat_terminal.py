@@ -95,8 +95,8 @@ def test_chat_in_a_terminal(agent_settings: Settings, sar_case: dict[str, Any], 
     child.expect("wait for your approval")
     assert f"Case {alert_id}" in clean(child.before)
     child.expect(PROMPT)
-    child.sendline(f"/approve {sar_case['pending']}")
-    child.expect(rf"{sar_case['pending']}\. {sar_case['action']}: approved by carol at \d{{4}}-\d\d-\d\dT")
+    child.sendline(f"/approve {sar_case['pending']}")  # carol opened the case: four-eyes refuses, in one line
+    child.expect(r"error: carol opened this case and cannot\s+also\s+approve")
     child.expect(PROMPT)
 
     child.sendline("Summarise the case")
@@ -114,7 +114,7 @@ def test_chat_in_a_terminal(agent_settings: Settings, sar_case: dict[str, Any], 
     assert "bye" in quit_(child)
 
     audit = [json.loads(line) for line in (home / "audit.jsonl").read_text().splitlines()]
-    assert [(e["case_id"], e["by"]) for e in audit if e["event"] == "action_approved"] == [(alert_id, "carol")]
+    assert [e for e in audit if e["event"] == "action_approved"] == []
 
     # Resume: a second run on the same thread sees the conversation (question, tool call, tool result,
     # answer; the cancelled question; the last question and its answer).

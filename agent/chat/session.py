@@ -257,7 +257,13 @@ class ChatSession:
         indexes = [a["index"] for a in snap.values.get("actions", []) if a["status"] == "pending_approval"]
         if index not in indexes:
             raise InputInvalid(f"action {index} is not pending; pending: {', '.join(map(str, indexes)) or 'none'}")
-        self.case_graph.invoke(Command(resume={"index": index, "approve": approve, "by": self.settings.analyst}),
+        from agent.approvals import check, identity
+
+        who = identity(self.settings)
+        action = next(a["action"] for a in snap.values["actions"] if a["index"] == index)
+        check(self.settings, action, who.name, opened_by=(snap.values.get("report") or {}).get("opened_by"))
+        self.case_graph.invoke(Command(resume={"index": index, "approve": approve, "by": who.name,
+                                               "by_source": who.source}),
                                config, context=self.inv_context(interactive=True))
         snap = self.case_graph.get_state(config)
         if not snap.next:

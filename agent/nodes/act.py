@@ -49,8 +49,10 @@ def recommend(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[
 
 def build_report(state: CaseState, ctx: InvestigationContext) -> CaseReport:
     """Assemble the CaseReport from the final state."""
+    from agent.approvals import identity
     from agent.prompts import PROMPT_VERSION
 
+    who = identity(ctx.settings)
     cited = [p.get("citation", "") for p in state.get("passages", [])]
     return CaseReport(
         case_id=state["alert_id"], alert=state["alert"], decision=CaseDecision.model_validate(state["decision"]),
@@ -63,6 +65,7 @@ def build_report(state: CaseState, ctx: InvestigationContext) -> CaseReport:
         prompt_version=PROMPT_VERSION, playbook_version=ctx.playbooks.version,
         timings_ms=state.get("timings", {}), tokens={k: int(v) for k, v in (state.get("tokens") or {}).items()},
         trace=state.get("trace", []), notes=state.get("notes", []), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        opened_by=who.name, opened_by_source=who.source,
     )
 
 
@@ -89,31 +92,19 @@ def after_record(state: CaseState, runtime: Runtime[InvestigationContext]) -> Li
 def await_approval(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Pause (LangGraph interrupt) until the investigator approves or rejects a pending action.
 
-    The resume value is {"index": N, "approve": bool, "by": name}. The decision, who and when go
-    to the audit log and the stored case; nothing is executed here: Sleuth only records it.
+    The resume value is {"index": N, "approve": bool, "by": name, "by_source": how}. Four-eyes is
+    checked and the decision recorded by `agent.approvals.decide_action` (the same path as the
+    CLI's); nothing is executed here: Sleuth only records it.
     """
     from langgraph.types import interrupt
 
-    from agent.store import CaseStore, audit
+    from agent.approvals import Identity, decide_action
 
     ctx = runtime.context
     pending = [a for a in state.get("actions", []) if a["status"] == "pending_approval"]
     answer = interrupt({"case_id": state["alert_id"], "pending": pending})
-    index, approve, by = int(answer["index"]), bool(answer["approve"]), str(answer.get("by") or ctx.settings.analyst)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    actions = []
-    for a in state.get("actions", []):
-        a = dict(a)
-        if a["index"] == index and a["status"] == "pending_approval":
-            a.update(status="approved" if approve else "rejected", decided_by=by, decided_at=now)
-            audit(ctx.settings, "action_approved" if approve else "action_rejected", case_id=state["alert_id"],
-                  action=a["action"], index=index, by=by)
-        actions.append(a)
-    store = CaseStore(ctx.settings)
-    if ctx.record:
-        report = store.load(state["alert_id"])
-        report.actions = [Action.model_validate(a) for a in actions]
-        from agent.store import atomic_write
-
-        atomic_write(store.path(report.case_id), report.model_dump_json(indent=1))
+    who = Identity(str(answer.get("by") or ctx.settings.analyst), str(answer.get("by_source") or "os-user"))
+    report = state.get("report") or {}
+    actions = decide_action(ctx.settings, state["alert_id"], int(answer["index"]), bool(answer["approve"]), who,
+                            actions=state.get("actions", []), opened_by=report.get("opened_by"), persist=ctx.record)
     return {"actions": actions}
