@@ -57,7 +57,8 @@ def sync_folder(path: Path) -> None:
 def recorded_fields(report: CaseReport) -> dict[str, Any]:
     """The audit log's `case_recorded` fields of a report."""
     return {"case_id": report.case_id, "model": report.model, "disposition": report.decision.disposition,
-            "typology": report.decision.typology, "actions": [(a.action, a.status) for a in report.actions]}
+            "typology": report.decision.typology, "actions": [(a.action, a.status) for a in report.actions],
+            "opened_by": report.opened_by}
 
 
 class CaseStore:

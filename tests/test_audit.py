@@ -161,3 +161,18 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
         pool.map(_writer, [(str(log), w) for w in range(3)])
     v = verify(log)
     assert v.ok and v.entries == 75
+def test_cli_audit_verify(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    log = _log(tmp_path)
+    res = CliRunner().invoke(app, ["audit", "verify", "--home", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "audit log intact: 6 entries" in res.output
+    lines = _lines(log)
+    del lines[1]
+    _write(log, lines)
+    res = CliRunner().invoke(app, ["audit", "verify", "--home", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "entry 2 expected" in res.output and "Traceback" not in res.output

@@ -29,7 +29,9 @@ import sys
 import typer
 
 from agent.cli import (
+    actions,
     alerts,
+    audit,
     bench,
     cases,
     chat,
@@ -52,7 +54,7 @@ COMMAND_MODULES = (
     # top-level commands
     alerts, demo, tools, cases, triage, chat, index,
     # groups: sleuth <group> <command>
-    data, eval, bench, workspace, playbooks,
+    data, eval, bench, workspace, playbooks, actions, audit,
 )
 """Every command module; each contributes its `app` (a named group, or top-level commands)."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import HomeOption, JsonOption, console, settings_from
+from agent.cli.common import AsOption, HomeOption, JsonOption, console, settings_from
 
 app = typer.Typer()
 
@@ -18,11 +18,12 @@ ModelOption = typer.Option(None, "--model", "-m", help="rules, local or openai:<
 
 @app.command("investigate")
 def investigate(alert_id: str = typer.Argument(..., help="Alert id, e.g. ALT-00012."),
-                model: str | None = ModelOption, json_out: bool = JsonOption, home: Path | None = HomeOption) -> None:
+                model: str | None = ModelOption, json_out: bool = JsonOption, as_name: str | None = AsOption,
+                home: Path | None = HomeOption) -> None:
     """Investigate one alert: decision, cited narrative and recommended actions."""
     from agent.runner import Investigator
 
-    settings = settings_from(home, model=model)
+    settings = settings_from(home, model=model, analyst=as_name)
     with Investigator(settings) as inv:
         report = inv.investigate(alert_id)
     if json_out:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import HomeOption, console, settings_from
+from agent.cli.common import AsOption, HomeOption, console, settings_from
 
 app = typer.Typer()
 
@@ -15,7 +15,7 @@ app = typer.Typer()
 def chat(alert: str | None = typer.Option(None, "--alert", "-a", help="Open this alert first."),
          model: str | None = typer.Option(None, "--model", "-m", help="local (default), rules or openai:<model>."),
          thread: str = typer.Option("default", "--thread", "-t", help="Conversation to start or resume."),
-         home: Path | None = HomeOption) -> None:
+         as_name: str | None = AsOption, home: Path | None = HomeOption) -> None:
     """Chat with the agent about alerts, accounts and addresses (slash commands: /help)."""
     import os
     import time
@@ -24,7 +24,7 @@ def chat(alert: str | None = typer.Option(None, "--alert", "-a", help="Open this
     from agent.chat.session import ChatSession
 
     name = model or os.environ.get("SLEUTH_MODEL") or "local"
-    settings = settings_from(home)
+    settings = settings_from(home, analyst=as_name)
     start = time.perf_counter()
     fake = None
     if name.startswith("fake:"):

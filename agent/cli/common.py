@@ -20,6 +20,8 @@ err_console = Console(stderr=True)
 
 HomeOption = typer.Option(None, "--home", help="Workspace directory (default: $SLEUTH_HOME or ./.sleuth).")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+AsOption = typer.Option(None, "--as", help="Act as this user (default $SLEUTH_ANALYST, else the OS user); "
+                                           "recorded with how it was given.")
 PlaybooksDirOption = typer.Option(None, "--playbooks", help="Playbook directory (default: the repository's playbooks/).")
 
 

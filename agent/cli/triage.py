@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from agent.cli.common import HomeOption, console, settings_from
+from agent.cli.common import AsOption, HomeOption, console, settings_from
 
 app = typer.Typer()
 
@@ -62,13 +62,13 @@ def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a 
            fresh: bool = typer.Option(False, "--fresh", help="Start over, discarding earlier results."),
            engine: str = typer.Option("local", "--engine", help="local (processes here) or ray (RAY_ADDRESS's "
                                                                 "cluster, else a local Ray; docs/ray.md)."),
-           home: Path | None = HomeOption) -> None:
+           as_name: str | None = AsOption, home: Path | None = HomeOption) -> None:
     """Triage the alert backlog with the investigation graph (resumable, exactly once)."""
-    triage_command(alerts, model, workers, out, resume, fresh, home, engine)
+    triage_command(alerts, model, workers, out, resume, fresh, home, engine, as_name)
 
 
 def triage_command(alerts: str, model: str | None, workers: int | None, out: Path | None, resume: bool, fresh: bool,
-                   home: Path | None, engine: str = "local") -> dict[str, Any]:
+                   home: Path | None, engine: str = "local", as_name: str | None = None) -> dict[str, Any]:
     """The body of `sleuth triage` (also used by `sleuth demo`)."""
     from rich.progress import (
         BarColumn,
@@ -81,7 +81,7 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
 
     from agent.triage import run_triage
 
-    settings = settings_from(home, model=model, workers=workers)
+    settings = settings_from(home, model=model, workers=workers, analyst=as_name)  # cases record who opened them
     model_name = settings.model
     n_workers = settings.workers
     if model_name != "rules" and n_workers > 1 and model_name == "local":
