@@ -38,6 +38,7 @@ from agent.cli import (
     data,
     demo,
     eval,
+    features,
     index,
     playbooks,
     tools,
@@ -54,7 +55,7 @@ COMMAND_MODULES = (
     # top-level commands
     alerts, demo, tools, cases, triage, chat, index,
     # groups: sleuth <group> <command>
-    data, eval, bench, workspace, playbooks, actions, audit,
+    data, eval, features, bench, workspace, playbooks, actions, audit,
 )
 """Every command module; each contributes its `app` (a named group, or top-level commands)."""
 

@@ -2,10 +2,12 @@
 
 Stable API (other modules code against it):
 - FEATURES: ordered definitions (.name, .group, .unit, .description, .default, .null_when).
-- compute_features(con, alert_ids=None, profile=None, *, window_days=30) -> pyarrow.Table with
+- compute_features(con, alert_ids=None, profile=None, *, window_days=None) -> pyarrow.Table with
   `alert_id` then one float64 column per feature in FEATURES order.
-- compute_alert_features(con, alert_id, profile=None, *, window_days=30) -> {name: value}: the same
+- compute_alert_features(con, alert_id, profile=None, *, window_days=None) -> {name: value}: the same
   statement filtered to one alert.
+- prefetch(db, alert_ids, profile=None, window_days=None): compute a batch in one pass and hold it on
+  the connection, so each case's `features` step reads its row (tools.features.held).
 - The jurisdiction profile type is tools.settings.JurisdictionProfile (settings.jurisdiction_profile).
 Features never read the alert's rule id or description.
 """
@@ -13,10 +15,11 @@ Features never read the alert's rule id or description.
 from __future__ import annotations
 
 from tools.features.compute import FEATURE_NAMES, FEATURES, compute_alert_features, compute_features, statement
+from tools.features.held import alert_features, prefetch
 from tools.features.registry import Feature
 from tools.settings import JURISDICTIONS, JurisdictionProfile, ReportingThreshold
 
 __all__ = [
     "FEATURES", "FEATURE_NAMES", "Feature", "JURISDICTIONS", "JurisdictionProfile", "ReportingThreshold",
-    "compute_alert_features", "compute_features", "statement",
+    "alert_features", "compute_alert_features", "compute_features", "prefetch", "statement",
 ]

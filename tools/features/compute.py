@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from tools.errors import InputInvalid, NotFound
 from tools.features.groups import GROUPS
-from tools.features.query import DEFAULT_WINDOW_DAYS, Query, base_ctes
+from tools.features.query import Query, base_ctes
 from tools.features.registry import Feature, check_unique
-from tools.settings import JURISDICTIONS, JurisdictionProfile
+from tools.settings import JurisdictionProfile, load_settings
 
 if TYPE_CHECKING:
     import duckdb
@@ -48,20 +48,30 @@ def _connection(con: Any) -> duckdb.DuckDBPyConnection:
     return getattr(con, "con", con)
 
 
+def _query(profile: JurisdictionProfile | None, window_days: int | None, filtered: bool) -> Query:
+    """Parameters, with what the caller leaves out taken from the settings (SLEUTH_JURISDICTION,
+    SLEUTH_WINDOW_DAYS), so every caller sees the tools' window and the configured thresholds."""
+    if profile is None or window_days is None:
+        settings = load_settings()
+        profile = profile or settings.jurisdiction_profile
+        window_days = settings.window_days if window_days is None else window_days
+    return Query(profile=profile, window_days=window_days, filtered=filtered)
+
+
 def compute_features(con: Any, alert_ids: list[str] | None = None, profile: JurisdictionProfile | None = None,
-                     *, window_days: int = DEFAULT_WINDOW_DAYS) -> pa.Table:
+                     *, window_days: int | None = None) -> pa.Table:
     """Features of the given alerts (all alerts when None) as an Arrow table: `alert_id`, then one
     float64 column per feature in FEATURES order, sorted by alert id. Ids that are not alerts are
-    left out (compare the row count to detect them). NULL only where a feature documents it."""
-    query = Query(profile=profile or JURISDICTIONS["global"], window_days=window_days,
-                  filtered=alert_ids is not None)
+    left out (compare the row count to detect them). NULL only where a feature documents it.
+    `profile` and `window_days` default to the settings' (`global` and 30 unless configured)."""
+    query = _query(profile, window_days, alert_ids is not None)
     params = {"ids": [str(a) for a in alert_ids]} if alert_ids is not None else None
     with getattr(con, "_lock", None) or contextlib.nullcontext():  # a tools.db.Database serialises its users
         return _connection(con).sql(statement(query), params=params).to_arrow_table()
 
 
 def compute_alert_features(con: Any, alert_id: str, profile: JurisdictionProfile | None = None,
-                           *, window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, float | None]:
+                           *, window_days: int | None = None) -> dict[str, float | None]:
     """One alert's features by name (the same statement, filtered); NotFound for an unknown alert."""
     if not isinstance(alert_id, str) or not alert_id:
         raise InputInvalid("an alert id is required")

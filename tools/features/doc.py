@@ -27,17 +27,25 @@ generators, with other thresholds, sizes, amounts and time spans.
 ```python
 from tools.features import FEATURES, compute_features, compute_alert_features
 FEATURES                    # ordered definitions: .name .group .unit .description .default .null_when
-compute_features(con, alert_ids=None, profile=None, *, window_days=30) -> pyarrow.Table
+compute_features(con, alert_ids=None, profile=None, *, window_days=None) -> pyarrow.Table
     # con: a tools.db.Database or a duckdb connection to a workspace built by `sleuth data load`
     # columns: alert_id, then one float64 column per feature in FEATURES order; rows sorted by alert_id;
     # ids that are not alerts are left out; NULL only where the table below says so
-compute_alert_features(con, alert_id, profile=None, *, window_days=30) -> dict[str, float | None]
+    # profile / window_days default to the settings (SLEUTH_JURISDICTION, SLEUTH_WINDOW_DAYS)
+compute_alert_features(con, alert_id, profile=None, *, window_days=None) -> dict[str, float | None]
     # the same statement filtered to one alert (NotFound for an unknown alert)
-tools.features.tool.features(db, ledger, alert_id, profile=None, window_days=30) -> Evidence
+prefetch(db, alert_ids, profile=None, window_days=None) -> int
+    # compute a batch in one pass and hold the rows on the connection (batch runners call it per
+    # batch: one alert alone costs most of a second of DuckDB planning, a batch about the same)
+tools.features.tool.features(db, ledger, alert_id, profile=None, window_days=None) -> Evidence
     # the `features` evidence step (playbooks: `tool: features`); its facts are the feature names
 tools.settings.JurisdictionProfile / ReportingThreshold / JURISDICTIONS
     # the reporting thresholds; Settings.jurisdiction (SLEUTH_JURISDICTION) picks one, default `global`
 ```
+
+On the command line: `sleuth features build [--alerts open|all|FILE|ID,ID...] [--out F.parquet]`
+(default `$SLEUTH_HOME/features/features.parquet`; the Parquet metadata holds the feature-set digest,
+jurisdiction and window) and `sleuth features list [--json]`.
 
 Names are stable; features may be added (appended within their group). Callers should select
 columns by name, not position.

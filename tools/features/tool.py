@@ -1,8 +1,9 @@
 """The `features` evidence step: an alert's feature vector recorded as evidence, facts = features.
 
 Playbooks name it in `evidence_steps` (tool: features) and read the feature names in their checks;
-the values come from `compute_alert_features`, the batch statement filtered to the one alert, so a
-playbook and the learned backend see the same numbers. Facts are rounded to 6 decimals for the
+the values come from the batch statement (held rows of a prefetched batch, or the statement
+filtered to the one alert: `tools.features.held`), so a playbook and the learned backend see the
+same numbers. Facts are rounded to 6 decimals for the
 reader; the batch build keeps full precision (the difference is below any threshold a check uses).
 """
 
@@ -12,8 +13,8 @@ import time
 from typing import Any
 
 from tools.evidence import Evidence, EvidenceLedger
-from tools.features.compute import FEATURES, compute_alert_features, statement
-from tools.features.query import DEFAULT_WINDOW_DAYS, Query
+from tools.features.compute import FEATURES, _query, statement
+from tools.features.held import alert_features
 from tools.settings import JurisdictionProfile
 
 ROUND = 6
@@ -24,20 +25,20 @@ def _value(v: float | None) -> float | None:
 
 
 def features(db: Any, ledger: EvidenceLedger, alert_id: str, profile: JurisdictionProfile | None = None,
-             window_days: int = DEFAULT_WINDOW_DAYS) -> Evidence:
+             window_days: int | None = None) -> Evidence:
     """Every generic feature of the alert's account window (docs/features.md): amounts against the
     reporting thresholds, velocity against the account's baseline, forwarding, fan-in/out, cycles,
     exposure to labelled addresses, shared devices, access changes, P2P. Rows: the features that
     differ from their no-activity default, with group and unit; facts: every feature by name."""
     start = time.perf_counter()
-    values = compute_alert_features(db, alert_id, profile, window_days=window_days)
+    query = _query(profile, window_days, filtered=True)
+    values = alert_features(db, alert_id, query.profile, query.window_days)
     facts = {name: _value(v) for name, v in values.items()}
     rows = [[f.name, f.group, facts[f.name], f.unit] for f in FEATURES if facts[f.name] != f.default]
     shown = ", ".join(f"{r[0]}={r[2]}" for r in rows[:12])
     summary = (f"{len(rows)} of {len(FEATURES)} features differ from their no-activity default"
                + (f": {shown}" + (" ..." if len(rows) > 12 else "") if rows else ""))
-    query = Query(profile=profile, window_days=window_days, filtered=True) if profile else Query(
-        window_days=window_days, filtered=True)
-    return ledger.record("features", {"alert_id": alert_id, "window_days": window_days},
+    return ledger.record("features", {"alert_id": alert_id, "window_days": query.window_days,
+                                      "jurisdiction": query.profile.name},
                          query=statement(query), columns=["feature", "group", "value", "unit"], rows=rows,
                          facts=facts, summary=summary, elapsed_ms=(time.perf_counter() - start) * 1000)

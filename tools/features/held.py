@@ -1,0 +1,64 @@
+"""Feature rows held per workspace connection, so a batch computes them in one pass.
+
+One alert through the feature statement costs DuckDB most of a second of planning whatever the
+data size (the statement is large); a batch of alerts costs about the same plan plus a set-based
+pass. So a batch runner calls `prefetch(db, ids)` once per batch and each case's `features` step
+then reads its row from here (`alert_features`), computing (and holding) a single alert only when
+nothing was prefetched. Held on the root `tools.db.Database` (shared by its forks, gone with it),
+keyed by what the rows depend on: jurisdiction profile and window.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+from tools.errors import NotFound
+from tools.features.compute import FEATURE_NAMES, _query, compute_features
+from tools.settings import JurisdictionProfile
+
+Row = dict[str, float | None]
+_HELD: weakref.WeakKeyDictionary[Any, dict[tuple[Any, int], dict[str, Row]]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _store(db: Any, profile: JurisdictionProfile, window_days: int) -> dict[str, Row]:
+    root = getattr(db, "root", db)
+    with _LOCK:
+        return _HELD.setdefault(root, {}).setdefault((profile, window_days), {})
+
+
+def prefetch(db: Any, alert_ids: list[str], profile: JurisdictionProfile | None = None,
+             window_days: int | None = None) -> int:
+    """Compute and hold the features of the alerts not held yet, in one pass; returns how many
+    were computed. Unknown ids are skipped (a case on them fails in its own step)."""
+    query = _query(profile, window_days, filtered=True)
+    held = _store(db, query.profile, query.window_days)
+    missing = [a for a in dict.fromkeys(alert_ids) if a not in held]
+    if not missing:
+        return 0
+    table = compute_features(db, missing, query.profile, window_days=query.window_days)
+    rows = {r.pop("alert_id"): r for r in table.to_pylist()}
+    with _LOCK:
+        held.update(rows)
+    return len(rows)
+
+
+def alert_features(db: Any, alert_id: str, profile: JurisdictionProfile | None = None,
+                   window_days: int | None = None) -> Row:
+    """The alert's features: held ones, else computed for this alert alone (and held)."""
+    query = _query(profile, window_days, filtered=True)
+    held = _store(db, query.profile, query.window_days)
+    if alert_id not in held:
+        prefetch(db, [alert_id], query.profile, query.window_days)
+    row = held.get(alert_id)
+    if row is None:
+        raise NotFound(f"no alert {alert_id} in the workspace")
+    return {name: row[name] for name in FEATURE_NAMES}
+
+
+def forget(db: Any) -> None:
+    """Drop what is held for this connection (tests compare both paths)."""
+    with _LOCK:
+        _HELD.pop(getattr(db, "root", db), None)
