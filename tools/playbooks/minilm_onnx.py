@@ -5,7 +5,8 @@ Why: a triage or eval worker that embeds with torch imports torch first (0.9 s o
 and ONNX Runtime runs this small graph faster on one thread: 9.9 against 13.2 ms for a one-query
 embedding in float32, 4.2 ms in the int8 form `quantize` makes (measured on 200 alert queries).
 The float32 vectors match the torch pass and sentence-transformers within 1e-5
-(`tests/test_retrieval.py`). This module imports no torch.
+(`tests/test_retrieval.py`), and each other across CPUs (docs/cpu-independence.md). This module
+imports no torch.
 """
 
 from __future__ import annotations
@@ -91,11 +92,13 @@ def quantize(source: Path, target: Path) -> None:
     """Write the int8 form of an exported float32 graph, atomically: weights quantized once per
     output channel (signed 8-bit), activations quantized on the fly per call (dynamic quantization).
 
-    Why: the one-query embedding is compute-bound (76 tokens on average for an alert), and on this
-    CPU's 8-bit dot-product instructions it runs in about 4.2 instead of 12 ms. Against the float32
-    vectors the cosine is 0.992 on average and at least 0.988 over 150 sample alert queries (0.975
-    for a one-letter text), and retrieval scored the same or better (`sleuth eval retrieval`,
-    README). Needs the `onnx` package, like the export.
+    Why: the one-query embedding is compute-bound (76 tokens on average for an alert), and on a
+    CPU with 8-bit dot-product instructions (AVX-512 VNNI) it runs in about 4.2 instead of 10-12 ms.
+    Against the float32 vectors the cosine is 0.992 on average and at least 0.988 over 150 sample
+    alert queries (0.975 for a one-letter text). What it trades: the vectors depend on the CPU
+    (without VNNI, ONNX Runtime's u8s8 kernels saturate 16-bit sums; measured under
+    `qemu-x86_64 -cpu Haswell`, docs/cpu-independence.md), so it is opt-in
+    (`SLEUTH_EMBED_ENGINE=int8`). Needs the `onnx` package, like the export.
     """
     import logging
 
