@@ -39,6 +39,7 @@ from agent.cli import (
     demo,
     eval,
     features,
+    filing,
     index,
     playbooks,
     tools,
@@ -53,7 +54,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 COMMAND_MODULES = (
     # top-level commands
-    alerts, demo, tools, cases, triage, chat, index,
+    alerts, demo, tools, cases, filing, triage, chat, index,
     # groups: sleuth <group> <command>
     data, eval, features, bench, workspace, playbooks, actions, audit,
 )
