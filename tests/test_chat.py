@@ -106,7 +106,8 @@ def test_router_style_question(settings: Settings, sar_case: dict[str, Any]) -> 
     acct = sar_case["account"]
     plan = {"calls": [{"tool": "exposure", "target": acct, "direction": "both", "hops": 2}]}
     fake = FakeChatModel([json.dumps(plan)])
-    session = ChatSession(settings, "r1", "fake", model=fake, style="router")
+    always = settings.model_copy(update={"chat_model_plan": "always"})
+    session = ChatSession(always, "r1", "fake", model=fake, style="router")
     try:
         answer, tokens, tools = ask(session, f"Any risky exposure for {acct}?")
         assert tools == [("exposure", {"tool": "exposure", "target": acct}, "E1")]

@@ -90,6 +90,11 @@ class Settings(BaseModel):
     investigate_max_steps: int = Field(6, description="Most tool calls the model may make in investigate.")
     investigate_max_tokens: int = Field(6000, description="Token budget for one case's model calls.")
     llm_timeout_s: float = Field(120.0, description="Time limit for one model call, in seconds.")
+    chat_model_plan: str = Field("fallback", description="When chat asks the model for a plan: 'fallback' (only for "
+                                 "wording the rules planner does not recognise) or 'always' (then merged under the "
+                                 "rules plan).")
+    chat_plan_timeout_s: float = Field(60.0, description="Time limit for the model's chat plan; past it the rules "
+                                       "plan answers (recorded in the trace).")
     local_threads: int = Field(2, description="CPU threads for the bundled local model server.")
     local_ctx: int = Field(8192, description="Context window of the bundled local model server.")
     workers: int = Field(2, description="Parallel workers for triage and eval runs.")

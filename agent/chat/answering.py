@@ -79,19 +79,27 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"turn": "chat_plan", "question": question, "slots": slots.describe(),
                               "rules_plan": [c.as_dict() for c in floor.calls], "rules_notes": floor.notes}
     plan = floor
-    if ctx.model is not None and ctx.style == "router" and (slots.targets() or subject):
+    mode = ctx.settings.chat_model_plan
+    if ctx.model is not None and ctx.style == "router" and (slots.targets() or subject) and (
+            mode == "always" or floor.notes or not floor.calls):
         from agent.chat.model_planner import model_plan
+        from agent.llm.router import ModelCallFailed
         from agent.prompts import PROMPT_VERSION
 
         write({"event": "status", "text": "planning with the model ..."})
-        mp = model_plan(ctx.model, question, slots, subject)
-        calls, changes = merge(mp.calls, floor, slots) if mp.calls else (floor.calls, [])
-        source = "model" if mp.calls and not changes else "model+rules floor" if mp.calls else \
-            "rules (model plan invalid)"
-        plan = Plan(calls, source)
-        record |= {"model_call": "chat_plan", "prompt_version": PROMPT_VERSION, "raw": mp.raw, "parsed": mp.parsed,
-                   "model_calls": [c.as_dict() for c in mp.calls], "errors": mp.errors, "tokens_in": mp.tokens_in,
-                   "tokens_out": mp.tokens_out, "seconds": mp.seconds, "floor_changes": changes}
+        record |= {"model_call": "chat_plan", "prompt_version": PROMPT_VERSION}
+        try:
+            mp = model_plan(ctx.model, question, slots, subject, ctx.settings.chat_plan_timeout_s)
+        except ModelCallFailed as e:
+            record |= {"errors": [str(e)], "floor_changes": ["model call failed: the rules plan answers"]}
+        else:
+            calls, changes = merge(mp.calls, floor, slots) if mp.calls else (floor.calls, [])
+            source = "model" if mp.calls and not changes else "model+rules floor" if mp.calls else \
+                "rules (model plan invalid)"
+            plan = Plan(calls, source)
+            record |= {"raw": mp.raw, "parsed": mp.parsed, "model_calls": [c.as_dict() for c in mp.calls],
+                       "errors": mp.errors, "tokens_in": mp.tokens_in, "tokens_out": mp.tokens_out,
+                       "seconds": mp.seconds, "floor_changes": changes}
     record |= {"plan": [c.as_dict() for c in plan.calls], "plan_source": plan.source}
     new_subject = dict(subject)
     for value, kind in slots.targets():
@@ -164,12 +172,11 @@ def check_native_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str,
     last = state["messages"][-1]
     ids = _turn_evidence_ids(state)
     evidence = [e for e in (ctx.ledger.get(i) for i in ids) if e is not None]
-    checked = check_answer(str(last.content or ""), evidence)
-    text = checked.text
+    checked = check_answer(str(last.content or ""), evidence, earlier=ctx.ledger.all())
+    text = checked.text  # what was streamed was checked clause by clause (ChatSession._stream)
     if not text:
         text = "The answer could not be verified against the evidence, so it is not shown; see the tool results above."
-    for piece in re.findall(r"\S+\s*", text):
-        write({"event": "token", "text": piece})
+        write({"event": "token", "text": text})
     return {"messages": [AIMessage(content=text, id=last.id)],
             "trace": [{"turn": "chat_answer", "sentences": checked.kept, "removed": checked.removed,
                        "negative_claims": checked.negative_claims}]}

@@ -69,6 +69,13 @@ def _arg_values(ev: Evidence) -> set[str]:
     return out
 
 
+def _names_tool(text: str, names: set[str]) -> bool:
+    """The sentence names the tool: its name, or a word sharing its stem (screen / screening)."""
+    words = set(re.findall(r"[a-z_0-9]+", text))
+    return any(w == n or (min(len(w), len(n)) >= 5 and (n.startswith(w) or w.startswith(n)))
+               for w in words for n in names)
+
+
 def negative_ok(sentence: str, cited: list[Evidence], tool_names: dict[str, str]) -> str:
     """'' when a negative claim rests on an empty result of a named tool for the named entity, else why not."""
     if not cited:
@@ -80,18 +87,21 @@ def negative_ok(sentence: str, cited: list[Evidence], tool_names: dict[str, str]
             continue
         if named and not named & _arg_values(ev):
             continue
-        names = {ev.tool, tool_names.get(ev.id, ev.tool)}
-        if not any(re.search(rf"\b{re.escape(n)}\b", low) for n in names):
+        if not _names_tool(low, {ev.tool, tool_names.get(ev.id, ev.tool)}):
             continue
         if _empty(ev):
             return ""
     return "a negative claim not resting on an empty result of a named tool for that entity"
 
 
-def check_answer(text: str, evidence: list[Evidence], tool_names: dict[str, str] | None = None) -> AnswerCheck:
-    """Verify an answer against this turn's evidence; unsupported sentences are removed."""
+def check_answer(text: str, evidence: list[Evidence], tool_names: dict[str, str] | None = None,
+                 earlier: list[Evidence] | None = None) -> AnswerCheck:
+    """Verify an answer against this turn's evidence; unsupported sentences are removed. A citation may also
+    name `earlier` evidence of the conversation (a follow-up citing the first answer's [E1]); an uncited
+    value must be in this turn's evidence."""
     tool_names = tool_names or {}
-    by_id = {e.id: e for e in evidence}
+    turn = {e.id: e for e in evidence}
+    by_id = {e.id: e for e in earlier or []} | turn
     lines = [ln for ln in strip_fences(text).split("\n")]
     result = AnswerCheck("")
     kept_lines = []
@@ -99,9 +109,9 @@ def check_answer(text: str, evidence: list[Evidence], tool_names: dict[str, str]
         kept = []
         for sentence in split_sentences(line):
             cites = [c.strip() for g in CITE_RE.findall(sentence) for c in g.split(",")]
-            scope = {c: by_id[c] for c in cites if c in by_id} if cites else dict(by_id)
+            scope = {c: by_id[c] for c in cites if c in by_id} if cites else dict(turn)
             if cites and len(scope) < len(cites):
-                result.removed.append(f"cites evidence that is not in this answer: {sentence[:120]}")
+                result.removed.append(f"cites evidence that does not exist: {sentence[:120]}")
                 continue
             probe = sentence if cites else sentence + " [" + ", ".join(scope) + "]"
             checked = verify(probe, scope)
@@ -121,3 +131,41 @@ def check_answer(text: str, evidence: list[Evidence], tool_names: dict[str, str]
     result.text = "\n".join(kept_lines)
     result.kept = sum(len(split_sentences(x)) for x in kept_lines)
     return result
+
+
+CLAUSE_END_RE = re.compile(r"(?<=[.!?:;])\s+|\n")
+
+
+class StreamChecker:
+    """Checks a streamed answer clause by clause, so it is both streamed and checked before it is shown.
+
+    A clause is shown once it is complete (ends in . ! ? : ; or a newline) and passes `check_answer`
+    against the evidence so far; a clause with an unsupported value or an unfounded negative claim is
+    held back, never shown. The final stored answer is checked again whole (sentence by sentence).
+    """
+
+    def __init__(self, evidence: list[Evidence], earlier: list[Evidence] | None = None) -> None:
+        self.evidence = evidence  # the caller's list: tool results arriving later are seen
+        self.earlier = earlier or []
+        self.pending = ""
+        self.removed: list[str] = []
+
+    def _emit(self, clause: str, tail: str) -> list[str]:
+        checked = check_answer(clause, self.evidence, earlier=self.earlier)
+        self.removed += checked.removed
+        if not checked.text:
+            return []
+        return re.findall(r"\S+\s*", checked.text + tail)
+
+    def feed(self, text: str) -> list[str]:
+        self.pending += text
+        out: list[str] = []
+        while m := CLAUSE_END_RE.search(self.pending):
+            clause, self.pending = self.pending[:m.start()], self.pending[m.end():]
+            if clause.strip():
+                out += self._emit(clause, "\n" if "\n" in m.group(0) else " ")
+        return out
+
+    def flush(self) -> list[str]:
+        rest, self.pending = self.pending, ""
+        return self._emit(rest, "") if rest.strip() else []

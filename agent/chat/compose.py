@@ -9,6 +9,7 @@ ran, the entity and the period, and cites the evidence that came back empty.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,13 +61,17 @@ def _counterparties(call: Call, ev: Evidence) -> list[str]:
             who = "sent money to" if way == "in" else "received money from"
             out.append(f"No counterparty {who} {acct} {span}: counterparties ran for {acct} and found none {c}.")
             continue
-        total = sum(float(r[f"{way}_usd"] or 0) for r in mine)
-        head = (f"{acct} received {usd(total)} from {len(mine)} sender(s) {span} {c}. Senders:" if way == "in" else
-                f"{acct} sent {usd(total)} to {len(mine)} receiver(s) {span} {c}. Receivers:")
+        # the tool's own totals cover every counterparty; the rows are capped
+        m = re.search(r"(\d+) senders \(([\d,.]+) USD in\)" if way == "in" else r"(\d+) receivers \(([\d,.]+) USD out\)",
+                      ev.summary)
+        n, total = (int(m.group(1)), float(m.group(2).replace(",", ""))) if m else (
+            len(mine), sum(float(r[f"{way}_usd"] or 0) for r in mine))
+        head = (f"{acct} received {usd(total)} from {n} sender(s) {span} {c}. Senders:" if way == "in" else
+                f"{acct} sent {usd(total)} to {n} receiver(s) {span} {c}. Receivers:")
         items = [f"{r['counterparty']} {usd(r[f'{way}_usd'])} in {r[f'{way}_txns']} txn(s), "
                  f"{_day(r['first_ts'])} to {_day(r['last_ts'])}" + (f", {r['label']}" if r.get("label") else "")
                  + (", an exchange account" if r.get("is_account") else "") for r in mine[:TOP]]
-        more = f"; and {len(mine) - TOP} more" if len(mine) > TOP else ""
+        more = f"; and {n - TOP} more" if n > TOP else ""
         out.append(f"{head} " + "; ".join(items) + more + f" {c}.")
     labelled = [r for r in rows if r.get("label")]
     if labelled:

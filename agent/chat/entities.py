@@ -37,7 +37,7 @@ AMOUNT_RE = re.compile(r"(?:over|above|more than|at least|greater than|exceeding
 IN_WORDS = re.compile(r"\b(funded|funding|funds? (?:came|come)|came from|comes? from|source|sources|senders?|payers?|"
                       r"paid (?:in|into)|received|receives?|receiving|incoming|inflows?|inbound|into|deposits?|"
                       r"deposited|credited|upstream|backward|who sent|sent (?:it|to it|him|her|them) money)\b", re.I)
-OUT_WORDS = re.compile(r"\b(went|go|goes|gone|going|sent to|send to|sends|outgoing|outflows?|outbound|out of|"
+OUT_WORDS = re.compile(r"\b(went|go|goes|gone|going|sent to|send to|sends|sent out|send out|sending out|moved out|outgoing|outflows?|outbound|out of|"
                        r"withdr\w*|recipients?|receivers?|beneficiar\w*|destinations?|downstream|forward|paid out|"
                        r"pay out|paid to|moved to|transferred to|cash(?:ed)? out|spent|to whom)\b", re.I)
 
@@ -151,8 +151,19 @@ def _period(question: str, data_end: dt.datetime) -> Period | None:
     return None
 
 
+RECEIVED_FROM_RE = re.compile(r"\b(?:who|which \w+|whom)\b[^.?!]{0,25}\b(?:received|receives?|got|gets|was paid|were paid)"
+                              r"\b[^.?!]{0,40}\bfrom\b", re.I)
+SENT_TO_RE = re.compile(r"\b(?:who|which \w+)\b[^.?!]{0,25}\b(?:sent|sends?|paid|pays|deposited|wired|transferred|"
+                        r"moved|funded)\b", re.I)
+
+
 def direction_of(question: str) -> Literal["in", "out", "both"] | None:
-    """in, out or both from the wording ("who funded", "where did it go"); None when it says neither."""
+    """in, out or both from the wording ("who funded", "where did it go"); None when it says neither.
+    "who received money from X" asks for X's receivers (out); "who sent money to X" for its senders (in)."""
+    if RECEIVED_FROM_RE.search(question):
+        return "out"
+    if SENT_TO_RE.search(question):
+        return "in"
     has_in, has_out = bool(IN_WORDS.search(question)), bool(OUT_WORDS.search(question))
     if re.search(r"\b(both|in and out|either direction|two-way|to and from|from and to)\b", question, re.I):
         return "both"

@@ -67,7 +67,7 @@ def user_text(question: str, slots: Slots, subject: dict[str, str]) -> str:
             + (f"\nHints: {', '.join(extra)}" if extra else ""))
 
 
-def model_plan(model: Any, question: str, slots: Slots, subject: dict[str, str]) -> ModelPlan:
+def model_plan(model: Any, question: str, slots: Slots, subject: dict[str, str], timeout_s: float = 60.0) -> ModelPlan:
     """Ask the model for a plan; raises ModelCallFailed when the endpoint fails."""
     import httpx
     import openai
@@ -79,7 +79,7 @@ def model_plan(model: Any, question: str, slots: Slots, subject: dict[str, str])
     body = {"max_tokens": PLAN_MAX_TOKENS, "response_format": {"type": "json_object", "schema": schema}}
     start = time.perf_counter()
     try:
-        reply = model.bind(extra_body=body).invoke([SystemMessage(PLANNER_SYSTEM),
+        reply = model.bind(extra_body=body, timeout=timeout_s).invoke([SystemMessage(PLANNER_SYSTEM),
                                                     HumanMessage(user_text(question, slots, subject))])
     except (openai.APIError, httpx.HTTPError) as e:
         raise ModelCallFailed(f"model call failed in chat plan: {type(e).__name__}: {e}") from e

@@ -27,7 +27,10 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
                               r"blacklist\w*)\b[^.?!]{0,40}\b(counterpart\w*|every address|all (?:the |its )?addresses)"),
     ("exposure", r"\b(expos\w*|sanction\w*|ofac|mixers?|mixing|tornado|darknet|dark ?web|ransomware|scam\w*|phish\w*|"
                  r"illicit|tainted|taint|risky (?:address|wallet)\w*|high[- ]risk (?:address|wallet)\w*|"
-                 r"indirect\w*|bad actors?|criminal)\b"),
+                 r"indirect\w*|bad actors?|criminal|blacklist\w*|flagged (?:address\w*|wallets?|counterpart\w*|"
+                 r"entit\w*)|(?:listed|labell?ed|bad|dirty|known) (?:address\w*|wallets?))\b"),
+    ("exposure", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|concerns?|worr\w+)\b"),
+    ("profile", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|concerns?|worr\w+)\b"),
     ("trace", r"\b(trace|tracing|follow (?:the )?(?:money|funds|flow)|hops?|paths?|layers?|layering|downstream|"
               r"upstream|chain of (?:transfers|payments)|flow of funds|fund[- ]flow|onward)\b"),
     ("clusters", r"\b(devices?|ips?|ip address\w*|logins? from|same (?:phone|machine|computer|browser)|shar\w+ "
@@ -38,11 +41,12 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
     ("p2p_orders", r"\b(p2p|peer[- ]to[- ]peer|charge[- ]?backs?|disputes?|disputed|third[- ]party pay\w*|"
                    r"paid by (?:a )?third part\w*|p2p orders?)\b"),
     ("alerts", r"\b(alerts?|alerted|flagged before|been flagged|flags? on|prior cases|previous cases|rules? "
-               r"(?:fired|hit|triggered)|monitoring hits?)\b"),
+               r"(?:fired|hit|hits|triggered)|monitoring hits?|case history|tripped)\b"),
     ("payments", r"\b(largest|biggest|highest|top|smallest|maximum|max|how much|how many|totals?|total(?:led|ling)?|"
                  r"sum|volume|turnover|amount of money|in total|overall|count of|number of (?:payments|transactions|"
                  r"deposits|withdrawals))\b"),
     ("counterparties", r"\b(counterpart\w*|transact\w* with|deal\w* with|trading partners?|business partners?|"
+                       r"(?:do|does|did|doing) business with|who (?:deposited|wired|transferred|paid|sent|moved)|"
                        r"who (?:did|does|has)? ?\w* ?(?:send|sent|pay|paid|transfer\w*|receive\w*)|who (?:funded|funds)|"
                        r"funded|funding|source of (?:the )?(?:funds|money|wealth)|sources of|where (?:did|does|do|has|"
                        r"have) (?:the )?(?:money|funds|it|its money|their money|the cash)\b[^.?!]{0,20}\b(?:go|went|"
@@ -51,6 +55,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
     ("profile", r"\b(profile|kyc|who is|who's|who are|tell me about|overview|summar\w*|background|customer|"
                 r"risk rating|occupation|income|registered|registration|nationality|country|business account|"
                 r"individual|baseline|what do (?:we|you) know|look ?up|details|account age|how old|"
+                r"(?:kind|type|sort) of (?:account|customer|business)|who owns|owner|"
                 r"velocity|in/out ratio)\b"),
     ("payments", r"\b(payments?|transactions?|deposits?|withdrawals?|transfers?|inflows?|outflows?)\b"),
 ]]
@@ -86,6 +91,9 @@ def intents(question: str) -> list[str]:
             r"\b(largest|biggest|highest|top|smallest|how much|total\w*|sum|volume)\b", question, re.I) and not \
             re.search(r"\b(counterpart\w*|who)\b", question, re.I):
         del found["counterparties"]
+    if "payments" in found and "counterparties" in found and re.search(r"\bcounterpart", question, re.I) and not \
+            re.search(r"\b(payments?|deposits?|withdrawals?|transactions?|transfers?|how much|total\w*)\b", question, re.I):
+        del found["payments"]  # "top counterparties": a ranking of counterparties, not of payments
     return sorted(found, key=lambda t: found[t])
 
 

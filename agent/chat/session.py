@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -93,7 +94,7 @@ class ChatSession:
     """State and actions behind the REPL (no terminal I/O here, so tests can drive it)."""
 
     def __init__(self, settings: Settings, thread: str, model_name: str, model: Any | None = None,
-                 style: str | None = None) -> None:
+                 style: str | None = None, chat_db: Path | None = None) -> None:
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         from agent.chat.graph import build_chat_graph
@@ -103,7 +104,7 @@ class ChatSession:
         self.thread = thread
         self.db = Database.open(settings)
         settings.home.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(settings.home / "chat.sqlite"), check_same_thread=False)
+        self._conn = sqlite3.connect(str(chat_db or settings.home / "chat.sqlite"), check_same_thread=False)
         self.checkpointer = SqliteSaver(self._conn)
         self.chat_graph = build_chat_graph(self.checkpointer)
         self.case_graph = build_graph(self.checkpointer)
@@ -204,9 +205,23 @@ class ChatSession:
 
     def _stream(self, state_in: dict[str, Any], config: dict[str, Any], ctx: Any, answer: list[str],
                 calls: dict[str, tuple[str, dict]], new_evidence: list[Evidence], hooks: _Hooks) -> None:
+        from agent.chat.check import StreamChecker
+
+        native = StreamChecker(new_evidence, self.ledger.all())  # the native model's own tokens, shown clause by clause once checked
+
+        def show(pieces: list[str]) -> None:
+            for piece in pieces:
+                answer.append(piece)
+                hooks.on_token(piece)
+
         for mode, payload in self.chat_graph.stream(state_in, config, context=ctx,
-                                                    stream_mode=["custom", "updates"]):
-            if mode == "custom" and isinstance(payload, dict):
+                                                    stream_mode=["custom", "updates", "messages"]):
+            if mode == "messages":
+                chunk, meta = payload
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if meta.get("langgraph_node") == "agent" and text and not getattr(chunk, "tool_call_chunks", None):
+                    show(native.feed(text))
+            elif mode == "custom" and isinstance(payload, dict):
                 event = payload.get("event")
                 if event == "token":
                     answer.append(payload["text"])
@@ -227,6 +242,7 @@ class ChatSession:
                         if isinstance(m, ToolMessage) and new_evidence:
                             name, args = calls.get(m.tool_call_id, (m.name or "tool", {}))
                             hooks.on_tool(name, args, new_evidence[-1])
+        show(native.flush())
 
     def last_trace(self) -> list[dict[str, Any]]:
         """The trace records of the thread's last question (plan, model call, tools, check)."""

@@ -1,4 +1,4 @@
-"""`sleuth eval run|report|compare|gate|retrieval`: eval runs, comparisons, the CI gate and the retrieval eval.
+"""`sleuth eval run|report|compare|gate|retrieval|chat`: eval runs, comparisons, the CI gate, the retrieval eval and the chat eval.
 
 The commands are thin: the work lives in `evals/` and is imported inside each command so that
 `sleuth --help` stays fast.
@@ -199,3 +199,46 @@ def retrieval(queries: Path | None = typer.Option(None, "--queries", help="Queri
         for m in result.misses:
             console.print(f"rank {m['rank']}: expected {m['expected']}, got {', '.join(m['top3'])}: {m['query']}",
                           highlight=False)
+
+
+@app.command("chat")
+def chat(model: str = typer.Option("rules", "--model", "-m", help="rules, local or openai:<model>."),
+         questions: Path | None = typer.Option(None, "--questions", "-q", help="Questions JSONL "
+                                               "(default: evals/chat/questions.jsonl)."),
+         split: str = typer.Option("all", "--split", help="all, dev or heldout."),
+         out: Path | None = typer.Option(None, "--out", "-o", help="Write the scored run as JSON here."),
+         home: Path | None = HomeOption) -> None:
+    """Ask the chat eval's investigator questions; score tools, facts, citations, claims and seconds."""
+    import json
+
+    from rich.table import Table
+
+    from evals.chat_eval import QUESTIONS, QuestionResult, load_questions, run_chat_eval
+    from tools.errors import InputInvalid
+
+    if split not in ("all", "dev", "heldout"):
+        raise InputInvalid("--split must be all, dev or heldout")
+    path = questions or QUESTIONS
+    if not path.is_file():
+        raise InputInvalid(f"no questions file at {path}")
+    qs = load_questions(path, split)
+    settings = settings_from(home)
+
+    def show(r: QuestionResult) -> None:
+        mark = "[green]ok[/]" if r.correct else "[red]WRONG[/]"
+        console.print(f"{mark} {r.id}: {r.seconds:.1f} s, tools {','.join(r.tools) or '-'}"
+                      + (f", missing {r.missing}" if r.missing else ""), highlight=False)
+
+    run = run_chat_eval(settings, model, qs, on_result=show)
+    t = Table(title=f"chat eval: {run['backend']}, {run['questions']} questions")
+    t.add_column("metric")
+    for s in run["by_split"]:
+        t.add_column(s, justify="right")
+    t.add_column("all", justify="right")
+    for key in run["summary"]:
+        t.add_row(key, *[str(run["by_split"][s][key]) for s in run["by_split"]], str(run["summary"][key]))
+    console.print(t)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+        console.print(f"run: {out}")
