@@ -447,3 +447,34 @@ def test_playbooks_may_name_the_features_step() -> None:
 
     step = EvidenceStep(id="features", tool="features", why="the generic feature vector of the alert")
     assert step.tool in REGISTRY and TOOL_FACT_OWNER["features"] == "features"
+
+
+def test_deposit_escalation_and_growth() -> None:
+    w = World()
+    w.account("A")
+    for day, usd in ((-20, 500.0), (-15, 300.0), (-10, 800.0), (-6, 2000.0), (-3, 5000.0), (-1, 4000.0)):
+        w.txn(at(day), "fiat_deposit", "bank", "A", usd)
+    w.alert("AL-1", "A", at(0))
+    f = features_of(w.build(), "AL-1")
+    assert f["deposit_escalation_run"] == 4  # 300 < 800 < 2000 < 5000
+    assert f["deposit_growth_ratio"] == approx(4000 / 500)
+
+
+def test_forwarding_within_a_week_and_long_cycles() -> None:
+    w = World()
+    nodes = ["A", "B1", "B2", "B3", "B4", "B5", "B6"]
+    for acc in nodes:
+        w.account(acc)
+    w.txn(at(-20), "fiat_deposit", "bank", "A", 1000.0)
+    for i, (src, dst) in enumerate(zip(nodes, [*nodes[1:], "A"], strict=True)):
+        w.txn(at(-19 + i), "internal_transfer", src, dst, 1000.0 - 10 * i)  # 7 movements, 6 accounts between
+    w.account("C")
+    w.txn(at(-20), "fiat_deposit", "bank", "C", 1000.0)
+    w.txn(at(-15), "crypto_withdrawal", "C", "0xabc", 1000.0)  # five days later
+    w.alert("AL-1", "A", at(0))
+    w.alert("AL-2", "C", at(0))
+    con = w.build()
+    f, c = features_of(con, "AL-1"), features_of(con, "AL-2")
+    assert f["round_trip_length"] == 7 and f["round_trip_return_share"] == approx(0.94)
+    assert f["forward_24h_share"] == approx(1000 / 1940)  # what came back stayed
+    assert c["forward_72h_share"] == 0 and c["forward_168h_share"] == approx(1.0)

@@ -1,4 +1,4 @@
-"""`sleuth bench agent|triage|data|tools`: benchmarks (figures, not tests).
+"""`sleuth bench agent|triage|data|tools|features`: benchmarks (figures, not tests).
 
 Every benchmark command lives here, whichever layer it measures; the measuring code is in `evals/bench_*.py`
 and is imported inside the command.
@@ -100,3 +100,25 @@ def bench_tools_command(
                       f"{f['cpu_p50_ms']:.1f}", f"{f['cpu_p95_ms']:.1f}",
                       "" if f["target_p95_ms"] is None else f"{f['target_p95_ms']:.0f}", meets)
     console.print(table)
+
+
+@app.command("features")
+def bench_features_cmd(
+    alerts: int = typer.Option(5000, "--alerts", "-n", min=1, help="Alerts to build (the first N by id)."),
+    as_json: bool = JsonOption,
+    home: Path | None = HomeOption,
+) -> None:
+    """Wall time, CPU time and peak memory of `sleuth features build` for N alerts (target: 5,000 alerts on
+    the 10M-transaction workspace in 60 s on 2 cores)."""
+    from evals.bench_features import bench_features
+
+    r = bench_features(settings_from(home), alerts)
+    if as_json:
+        print_json(r)
+        return
+    verdict = "meets" if r["meets_target"] else "MISSES"
+    console.print(f"bench features: {r['alerts']:,} alerts x {r['features']} features on {r['transactions']:,} "
+                  f"transactions ({r['flow_rows']:,} flow rows) in [bold]{r['seconds']} s[/] wall "
+                  f"({r['statement_s']} s statement, {r['cpu_s']} CPU s), peak {r['peak_mb']:,.0f} MB, "
+                  f"{r['parquet_mb']} MB Parquet; {verdict} the {r['target_s']:.0f} s target; load average "
+                  f"{r['load_average_1m']} on {r['cores']} cores", highlight=False)

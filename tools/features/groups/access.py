@@ -3,7 +3,8 @@
 As the profile tool defines them: a device (or login country) is new when its first login up to
 the alert falls in the window; a new country must also differ from the KYC country; security
 events are 2fa_reset, password_change and email_change; "before a withdrawal" is within
-ACCESS_HOURS hours before a window withdrawal (crypto or fiat). Balances are the account's own
+ACCESS_HOURS hours (a week: the profile's 72 h is one generator's pace, takeovers elsewhere run
+slower) before a window withdrawal (crypto or fiat). Balances are the account's own
 running USD net (in - out, movements in time order, ins first at the same instant) since it opened.
 """
 
@@ -13,7 +14,7 @@ from tools.features.query import Query
 from tools.features.registry import Feature
 
 GROUP = "access"
-ACCESS_HOURS = 72
+ACCESS_HOURS = 168
 SECURITY = "('2fa_reset', 'password_change', 'email_change')"
 FEATURES = (
     Feature("new_device_count", GROUP, "count", "Devices whose first login falls in the window."),

@@ -2,7 +2,8 @@
 
 As the cycles tool defines them (tools/graph/cycles.py): only account-to-account movements
 (internal transfers, P2P) are followed, inside the alert window, each movement at or after the
-previous one reached its node, through at most MAX_INTERMEDIARIES other accounts, none twice. The
+previous one reached its node, none twice. The tool stops at 4 other accounts; other generators
+plant longer loops, so this follows up to MAX_INTERMEDIARIES (6) other accounts. The
 USD that came back is the smallest edge on the path, its share that over the first edge. Each
 level keeps the CAP_PER_LEVEL strongest open paths of an alert (the tool keeps 25 per hop too).
 """
@@ -13,7 +14,7 @@ from tools.features.query import Query
 from tools.features.registry import Feature
 
 GROUP = "cycles"
-MAX_INTERMEDIARIES = 4
+MAX_INTERMEDIARIES = 6
 CAP_PER_LEVEL = 25
 KINDS = "('internal_transfer', 'p2p_trade')"
 FEATURES = (

@@ -9,7 +9,7 @@ deposit arrived never forwards it. Trades (a `self` row) are not movements.
 
 from __future__ import annotations
 
-from tools.features.query import HORIZON_LONG_H, HORIZON_SHORT_H, Query
+from tools.features.query import HORIZON_LONG_H, HORIZON_SHORT_H, HORIZON_WEEK_H, Query
 from tools.features.registry import Feature
 
 GROUP = "forwarding"
@@ -19,6 +19,9 @@ FEATURES = (
             "pass-through and mule accounts hold money for hours, not weeks."),
     Feature(f"forward_{HORIZON_LONG_H}h_share", GROUP, "share",
             f"Share of window inflow USD sent out again within {HORIZON_LONG_H} h (first in, first out)."),
+    Feature(f"forward_{HORIZON_WEEK_H}h_share", GROUP, "share",
+            f"Share of window inflow USD sent out again within {HORIZON_WEEK_H} h (a week; first in, first out): "
+            "the same pass-through at a slower pace."),
     Feature("hours_to_next_out_log", GROUP, "log10(1+hours)",
             "Median over window inflows of the hours until the account's next outflow, log-scaled.",
             None, "no window inflow was followed by an outflow"),
@@ -43,6 +46,7 @@ def ctes(q: Query) -> list[str]:
     FROM (SELECT alert_id, ts, txn_id, usd FROM aw WHERE dir = 'out' AND usd > 0))""",
         f"""fw_short AS ({_forwarded(HORIZON_SHORT_H)})""",
         f"""fw_long AS ({_forwarded(HORIZON_LONG_H)})""",
+        f"""fw_week AS ({_forwarded(HORIZON_WEEK_H)})""",
         """fw_next AS (
     SELECT i.alert_id, median(epoch(n.ts - i.ts) / 3600) AS h
     FROM fw_in i ASOF JOIN (SELECT DISTINCT alert_id, ts FROM fw_out) n ON n.alert_id = i.alert_id AND n.ts >= i.ts
@@ -51,9 +55,11 @@ def ctes(q: Query) -> list[str]:
     SELECT s.alert_id,
         coalesce(a.fwd / nullif(a.usd, 0), 0) AS forward_{HORIZON_SHORT_H}h_share,
         coalesce(b.fwd / nullif(b.usd, 0), 0) AS forward_{HORIZON_LONG_H}h_share,
+        coalesce(c.fwd / nullif(c.usd, 0), 0) AS forward_{HORIZON_WEEK_H}h_share,
         log10(1 + n.h) AS hours_to_next_out_log
     FROM sel s
     LEFT JOIN (SELECT alert_id, sum(usd) AS usd, sum(fwd) AS fwd FROM fw_short GROUP BY 1) a USING (alert_id)
     LEFT JOIN (SELECT alert_id, sum(usd) AS usd, sum(fwd) AS fwd FROM fw_long GROUP BY 1) b USING (alert_id)
+    LEFT JOIN (SELECT alert_id, sum(usd) AS usd, sum(fwd) AS fwd FROM fw_week GROUP BY 1) c USING (alert_id)
     LEFT JOIN fw_next n USING (alert_id))""",
     ]

@@ -38,6 +38,11 @@ FEATURES = (
     Feature("crypto_out_share", GROUP, "share", "Share of window outflow USD that left as crypto withdrawals."),
     Feature("internal_share", GROUP, "share",
             "Share of window in+out USD moved by internal transfers and P2P trades (account to account)."),
+    Feature("deposit_escalation_run", GROUP, "count",
+            "Longest run of strictly increasing window fiat deposits, in time order: a scam victim is talked "
+            "into larger and larger deposits."),
+    Feature("deposit_growth_ratio", GROUP, "ratio",
+            "Last window fiat deposit / first window fiat deposit (USD).", None, "fewer than 2 window fiat deposits"),
 )
 
 
@@ -54,6 +59,22 @@ def ctes(q: Query) -> list[str]:
         coalesce(sum(usd) FILTER (win AND dir <> 'self' AND kind IN ('internal_transfer', 'p2p_trade')), 0) AS internal_w,
         count(DISTINCT CAST(ts AS DATE)) FILTER (win) AS days_w
     FROM af GROUP BY alert_id)""",
+        """v_dep AS (
+    SELECT alert_id, usd, ts, txn_id,
+           sum(CASE WHEN prev IS NULL OR usd <= prev THEN 1 ELSE 0 END)
+               OVER (PARTITION BY alert_id ORDER BY ts, txn_id ROWS UNBOUNDED PRECEDING) AS run_id
+    FROM (SELECT alert_id, usd, ts, txn_id, lag(usd) OVER (PARTITION BY alert_id ORDER BY ts, txn_id) AS prev
+          FROM aw WHERE kind = 'fiat_deposit' AND dir = 'in'))""",
+        """v_esc AS (
+    SELECT alert_id, max(n) AS run, any_value(growth) AS growth FROM (
+        SELECT alert_id, run_id, count(*) AS n,
+               any_value(g) AS growth
+        FROM (SELECT *, CASE WHEN count(*) OVER (PARTITION BY alert_id) >= 2 THEN
+                     last(usd) OVER w / nullif(first(usd) OVER w, 0) END AS g
+              FROM v_dep WINDOW w AS (PARTITION BY alert_id ORDER BY ts, txn_id
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
+        GROUP BY alert_id, run_id)
+    GROUP BY alert_id)""",
         f"""g_velocity AS (
     SELECT c.alert_id,
         coalesce(v.n_w, 0) AS window_movement_count,
@@ -71,6 +92,7 @@ def ctes(q: Query) -> list[str]:
         least(1.0, coalesce(v.days_w, 0) / {float(q.window_days)}) AS active_days_share,
         CASE WHEN v.in_w > 0 THEN v.fiat_in_w / v.in_w ELSE 0 END AS fiat_in_share,
         CASE WHEN v.out_w > 0 THEN v.crypto_out_w / v.out_w ELSE 0 END AS crypto_out_share,
-        CASE WHEN v.in_w + v.out_w > 0 THEN v.internal_w / (v.in_w + v.out_w) ELSE 0 END AS internal_share
-    FROM acct c LEFT JOIN v_agg v USING (alert_id))""",
+        CASE WHEN v.in_w + v.out_w > 0 THEN v.internal_w / (v.in_w + v.out_w) ELSE 0 END AS internal_share,
+        coalesce(e.run, 0) AS deposit_escalation_run, e.growth AS deposit_growth_ratio
+    FROM acct c LEFT JOIN v_agg v USING (alert_id) LEFT JOIN v_esc e USING (alert_id))""",
     ]
