@@ -79,6 +79,7 @@ class Investigator:
             rows = self.db.execute("SELECT alert_id, rule_id, description FROM alerts WHERE alert_id IN "
                                    "(SELECT unnest($ids))", {"ids": chunk}).rows
             queries.update({a: alert_query(r, d or "") for a, r, d in rows})
+        self._prefetch_features(alert_ids)
         for i, alert_id in enumerate(alert_ids):
             if i + 1 < len(alert_ids) and alert_ids[i + 1] in queries:
                 prefetch(queries[alert_ids[i + 1]])
@@ -86,6 +87,21 @@ class Investigator:
                 yield alert_id, self.investigate(alert_id)
             except SleuthError as e:
                 yield alert_id, e
+
+    def _prefetch_features(self, alert_ids: list[str]) -> None:
+        """Compute the batch's feature vectors in one pass when the backend or a playbook reads them
+        (one alert alone costs the feature statement most of a second of planning)."""
+        from tools.playbooks.load import load_playbooks
+
+        uses = self.learned is not None or self.model_name == "learned" or any(
+            s.tool == "features" for pb in load_playbooks().playbooks for s in pb.evidence_steps)
+        if not uses:
+            return
+        from tools.features import prefetch as prefetch_features
+
+        for start in range(0, len(alert_ids), 500):
+            prefetch_features(self.db, alert_ids[start:start + 500], self.settings.jurisdiction_profile,
+                              self.settings.window_days)
 
     def close(self) -> None:
         """Release the database connection."""

@@ -92,6 +92,8 @@ def test_prefetched_rows_are_the_statement_s_rows(tmp_path: Path) -> None:
     assert prefetch(db, ["AL-1"], us) == 0  # held
     fork = db.pool(2)[1]
     assert alert_features(fork, "AL-1", us) == full["AL-1"]  # forks share the root's rows
+    fresh = compute_features(db, ["AL-2", "AL-1"], us, use_held=False)
+    assert compute_features(db, ["AL-2", "AL-1"], us).equals(fresh)  # served from the held rows
     forget(db)
     assert alert_features(db, "AL-2", us) == full["AL-2"]  # computed alone
     assert len(FEATURES) == len(full["AL-2"])

@@ -24,7 +24,7 @@ def feature_matrix(db: Any, alert_ids: list[str], names: list[str] | None = None
     """
     from tools.features import compute_features
 
-    table = compute_features(db.con, alert_ids=list(alert_ids))
+    table = compute_features(db, alert_ids=list(alert_ids))  # a Database: rows a batch prefetched are reused
     cols = [c for c in table.column_names if c != "alert_id"]
     names = list(names) if names is not None else cols
     missing = [n for n in names if n not in cols]

@@ -58,13 +58,28 @@ def _query(profile: JurisdictionProfile | None, window_days: int | None, filtere
     return Query(profile=profile, window_days=window_days, filtered=filtered)
 
 
+def arrow_schema() -> pa.Schema:
+    """The schema of a feature table: alert_id, then float64 features in FEATURES order."""
+    import pyarrow as pa
+
+    return pa.schema([("alert_id", pa.string()), *[(name, pa.float64()) for name in FEATURE_NAMES]])
+
+
 def compute_features(con: Any, alert_ids: list[str] | None = None, profile: JurisdictionProfile | None = None,
-                     *, window_days: int | None = None) -> pa.Table:
+                     *, window_days: int | None = None, use_held: bool = True) -> pa.Table:
     """Features of the given alerts (all alerts when None) as an Arrow table: `alert_id`, then one
     float64 column per feature in FEATURES order, sorted by alert id. Ids that are not alerts are
     left out (compare the row count to detect them). NULL only where a feature documents it.
-    `profile` and `window_days` default to the settings' (`global` and 30 unless configured)."""
+    `profile` and `window_days` default to the settings' (`global` and 30 unless configured).
+    On a `tools.db.Database` whose batch was prefetched (tools.features.held), the held rows of the
+    statement are returned instead of running it again."""
     query = _query(profile, window_days, alert_ids is not None)
+    if use_held and alert_ids is not None:
+        from tools.features.held import held_table
+
+        held = held_table(con, list(alert_ids), query.profile, query.window_days)
+        if held is not None:
+            return held
     params = {"ids": [str(a) for a in alert_ids]} if alert_ids is not None else None
     with getattr(con, "_lock", None) or contextlib.nullcontext():  # a tools.db.Database serialises its users
         return _connection(con).sql(statement(query), params=params).to_arrow_table()

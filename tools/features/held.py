@@ -29,6 +29,21 @@ def _store(db: Any, profile: JurisdictionProfile, window_days: int) -> dict[str,
         return _HELD.setdefault(root, {}).setdefault((profile, window_days), {})
 
 
+def held_table(db: Any, alert_ids: list[str], profile: JurisdictionProfile, window_days: int) -> Any | None:
+    """The statement's table for these alerts from held rows, when every one is held; else None."""
+    if not hasattr(db, "root"):
+        return None
+    held = _store(db, profile, window_days)
+    ids = sorted(set(alert_ids))
+    if not ids or any(a not in held for a in ids):
+        return None
+    import pyarrow as pa
+
+    from tools.features.compute import arrow_schema
+
+    return pa.Table.from_pylist([{"alert_id": a, **held[a]} for a in ids], schema=arrow_schema())
+
+
 def prefetch(db: Any, alert_ids: list[str], profile: JurisdictionProfile | None = None,
              window_days: int | None = None) -> int:
     """Compute and hold the features of the alerts not held yet, in one pass; returns how many
@@ -38,7 +53,7 @@ def prefetch(db: Any, alert_ids: list[str], profile: JurisdictionProfile | None 
     missing = [a for a in dict.fromkeys(alert_ids) if a not in held]
     if not missing:
         return 0
-    table = compute_features(db, missing, query.profile, window_days=query.window_days)
+    table = compute_features(db, missing, query.profile, window_days=query.window_days, use_held=False)
     rows = {r.pop("alert_id"): r for r in table.to_pylist()}
     with _LOCK:
         held.update(rows)
