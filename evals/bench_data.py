@@ -4,7 +4,7 @@ Generation and load each run in their own child process (`python -m evals.bench_
 which reports its own peak resident memory (`getrusage(RUSAGE_SELF).ru_maxrss`), so the two peaks are
 measured separately and neither includes the parent. Accounts are sized to hit the transaction
 target: the generator makes about accounts * days * 0.14 background transactions.
-Targets (DESIGN section 8, 2 cores): 10M transactions generated and loaded in under 5 minutes in
+Targets (docs/performance.md, 2 cores): 10M transactions generated and loaded in under 5 minutes in
 total, each step under 4 GB peak.
 """
 

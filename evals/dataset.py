@@ -1,4 +1,4 @@
-"""Case sets: the labelled case files (JSONL, DESIGN section 3) the eval harness scores against.
+"""Case sets: the labelled case files (JSONL, docs/case-files.md) the eval harness scores against.
 
 A case file is ground truth, so it is validated strictly before anything runs: a typo in a label
 would otherwise silently score as a model error. Every problem is reported as

@@ -1,7 +1,7 @@
 """Snapshot of the investigation graph's topology, and the graph that langgraph.json points at.
 
 A change to the graph's shape must be deliberate: update EXPECTED_NODES / EXPECTED_EDGES here in
-the same commit (and DESIGN.md section 5 if the flow changed).
+the same commit (and docs/graph.md if the flow changed).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_topology_matches_snapshot() -> None:
 
 
 def test_design_flow_is_a_path_through_the_graph() -> None:
-    """DESIGN.md section 5's main line, node after node, is made of the graph's edges."""
+    """docs/graph.md's main line, node after node, is made of the graph's edges."""
     _, edges = topology(build_graph())
     pairs = {(s, t) for s, t, _ in edges}
     flow = ["__start__", "intake", "retrieve_playbooks", "gather_evidence", "investigate", "assess",

@@ -1,4 +1,4 @@
-"""The import contract (DESIGN section 3): tables, columns, types, enumerations and meanings.
+"""The import contract (docs/import-format.md): tables, columns, types, enumerations and meanings.
 
 One source of truth for the loader's validation, the generator's output and the schema text the
 model sees. Columns not listed here are kept by the loader as extra columns.

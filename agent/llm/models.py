@@ -23,7 +23,7 @@ One server per machine, not per worker: a started server's URL is exported as
 instead of each loading 2 GB and fighting over the same 2 cores; llama.cpp serves one
 request at a time anyway. A worker that finds the variable but no live server starts its own.
 
-Quirks of the local server handled here (DESIGN.md section 5): `max_tokens` goes in
+Quirks of the local server handled here (docs/backends.md): `max_tokens` goes in
 `extra_body` (langchain-openai's `max_completion_tokens` is ignored by llama.cpp).
 """
 

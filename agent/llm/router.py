@@ -1,6 +1,6 @@
 """The constrained next-step router: how a small local model drives the investigation.
 
-A 1.5B model cannot run a free tool-calling loop (DESIGN.md section 5: automatic tool
+A 1.5B model cannot run a free tool-calling loop (docs/backends.md: automatic tool
 choice never fired, tool results were dropped). It can fill one tiny, flat schema when
 the server forces the call. So at each step the model picks ONE of a few narrow,
 parameterised options through `with_structured_output(NextStep, method="function_calling")`;

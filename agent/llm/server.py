@@ -34,7 +34,7 @@ from tools.errors import SleuthError
 # the system prompt). Measured on the AML router prompt (5 evidence states): it gave 5/5 valid
 # and 3/5 sensible picks; `chatml` (tools invisible to the model, only the grammar) gave 5/5
 # valid but picked the first option every time (2/5). The stock `chatml-function-calling`
-# is unusable (DESIGN.md section 5). Structured output works with either: a named
+# is unusable (docs/backends.md). Structured output works with either: a named
 # tool_choice makes llama.cpp constrain decoding with a grammar built from the JSON schema.
 DEFAULT_CHAT_FORMAT: str | None = None
 _PORT_RETRIES = 3

@@ -1,6 +1,6 @@
 """The alert queue (a contract table) and the labels kept outside it: cases.jsonl and truth/.
 
-Alerts are numbered in created_at order. Case files follow DESIGN section 3; the exposure truth
+Alerts are numbered in created_at order. Case files follow docs/case-files.md; the exposure truth
 lists every planted path for tests. None of the label fields ever reach the contract tables.
 """
 

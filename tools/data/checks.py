@@ -43,7 +43,7 @@ ACCOUNT_SIDES: dict[str, tuple[str, ...]] = {
     "trade": ("src", "dst"),
     "p2p_trade": ("src", "dst"),
 }
-"""Which side of a transaction must be an exchange account, by kind (DESIGN section 3). A P2P
+"""Which side of a transaction must be an exchange account, by kind (docs/import-format.md). A P2P
 trade is the crypto release from the seller's account to the buyer's, both customers (as the
 `p2p_orders` buyer and seller must be)."""
 

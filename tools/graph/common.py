@@ -230,7 +230,7 @@ ACCOUNT_ENDS: dict[str, tuple[bool, bool]] = {
     "chain_transfer": (False, False),
 }
 """Which ends (sender, receiver) of a movement are exchange accounts, by kind, as the import
-contract defines the kinds (DESIGN section 3; the loader checks the account sides). A P2P trade's
+contract defines the kinds (docs/import-format.md; the loader checks the account sides). A P2P trade's
 sides are not fixed, so its ends are looked up in `accounts`."""
 
 
