@@ -51,12 +51,16 @@ def facts_sheet(state: CaseState, evidence: dict[str, Evidence], cards: dict[str
 
 
 def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecision, cards: dict[str, Any],
-                   evidence: dict[str, Evidence]) -> tuple[CaseDecision, dict[str, int]]:
-    """Ask the model for the decision; fall back to the scorecard's on an invalid answer."""
+                   evidence: dict[str, Evidence]) -> tuple[CaseDecision, dict[str, int], dict[str, Any]]:
+    """Ask the model for the decision; fall back to the scorecard's on an invalid answer. The third value
+    is the trace record of the call: prompt version, raw output, parsed result, tokens, what was changed."""
     import httpx
     import openai
     from langchain_core.exceptions import OutputParserException
 
+    from agent.prompts import PROMPT_VERSION
+
+    record: dict[str, Any] = {"model_call": "assess", "prompt_version": PROMPT_VERSION, "model": ctx.model_name}
     runnable = ctx.model.with_structured_output(ModelDecision, method="function_calling", include_raw=True)
     system = ASSESS_SYSTEM.format(typologies=", ".join(TYPOLOGIES))
     messages = [SystemMessage(system), HumanMessage(facts_sheet(state, evidence, cards))]
@@ -67,11 +71,17 @@ def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecis
 
         if isinstance(e, openai.APIError | httpx.HTTPError):
             raise ModelCallFailed(f"model call failed in assess: {type(e).__name__}: {e}") from e
-        return prior, {}
-    tokens = {"tok_assess": _tokens(out.get("raw"))}
+        return prior, {}, {**record, "error": f"{type(e).__name__}: {str(e)[:300]}", "used": "scorecard"}
+    raw = out.get("raw")
+    tokens = {"tok_assess": _tokens(raw)}
+    usage = getattr(raw, "usage_metadata", None) or {}
+    record |= {"raw": _raw_text(raw), "tokens_in": int(usage.get("input_tokens", 0)),
+               "tokens_out": int(usage.get("output_tokens", 0))}
     parsed: ModelDecision | None = out.get("parsed")
     if parsed is None:
-        return prior, tokens
+        error = out.get("parsing_error")
+        return prior, tokens, {**record, "error": str(error)[:300] if error else "no decision", "used": "scorecard"}
+    record["parsed"] = parsed.model_dump()
     typology = parsed.typology if parsed.typology in TYPOLOGIES else prior.typology
     if parsed.disposition == "close":
         typology = "none"
@@ -84,4 +94,16 @@ def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecis
         flagged_txn_ids=prior.flagged_txn_ids if parsed.disposition != "close" else [],
         related_accounts=prior.related_accounts if parsed.disposition != "close" else [],
         rationale=parsed.rationale)
-    return decision, tokens
+    changed = {k: [getattr(parsed, k), getattr(decision, k)] for k in ("typology", "risk_score")
+               if getattr(parsed, k) != getattr(decision, k)}
+    return decision, tokens, {**record, "used": "model", **({"validation_changed": changed} if changed else {})}
+
+
+def _raw_text(raw: Any) -> str:
+    """The model's raw reply: its tool-call arguments (structured output) or its text."""
+    import json
+
+    calls = getattr(raw, "tool_calls", None) or []
+    if calls:
+        return json.dumps(calls[0].get("args", {}), default=str)[:4000]
+    return str(getattr(raw, "content", "") or "")[:4000]

@@ -141,16 +141,27 @@ def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Setting
 
 def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, case: dict[str, Any]) -> None:
     acct = case["account"]
-    fake = FakeChatModel([step("profile", account_id=acct)] * 3 + [decision(), ""])
+    fake = FakeChatModel([step(t, account_id=acct) for t in ("profile", "exposure", "counterparties")]
+                         + [decision(), ""])
     report = run(agent_settings, case["alert_id"], fake, investigate_max_steps=3)
 
     assert [c.structured for c in fake.calls] == ["NextStep"] * 3 + ["ModelDecision", None]
     assert fake.remaining == 0
-    assert len(router_events(report)) == 3
-    assert len(router_tools(report)) == 1  # the repeats are not run again ...
-    assert "You already ran profile" in human_text(fake, 2)  # ... the model is told so
+    assert len(router_events(report)) == 3 and len(router_tools(report)) == 3
     assert any(n.startswith("investigate stopped at the budget (3 steps") for n in report.notes), report.notes
     assert report.decision.disposition == "sar"
+
+
+def test_a_repeated_call_ends_the_loop_without_running_again(agent_settings: Settings, case: dict[str, Any]) -> None:
+    acct = case["account"]
+    fake = FakeChatModel([step("profile", account_id=acct)] * 2 + [decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, investigate_max_steps=5)
+    assert [c.structured for c in fake.calls] == ["NextStep"] * 2 + ["ModelDecision", None]
+    assert len(router_events(report)) == 2 and len(router_tools(report)) == 1  # never run twice
+    guards = [t for t in report.trace if t.get("guard") == "repeat"]
+    assert len(guards) == 1 and "profile" in guards[0]["changed"]
+    assert all(e["prompt_version"] and "raw" in e for e in router_events(report))
+    assert not any("stopped at the budget" in n for n in report.notes)
 
 
 def test_token_budget_stops_the_loop(agent_settings: Settings, case: dict[str, Any]) -> None:
@@ -223,6 +234,41 @@ def test_hard_rule_floor_keeps_the_policy(agent_settings: Settings, case: dict[s
     assert d.risk_score == rules.decision.risk_score  # raised with it, not the model's 3
     assert [(a.action, a.status) for a in report.actions] == [(a.action, a.status) for a in rules.actions]
     assert any("raised to sar" in n for n in report.notes)
+
+
+def test_trace_holds_the_model_decision_the_floor_and_the_coherence_fix(agent_settings: Settings,
+                                                                         case: dict[str, Any]) -> None:
+    """From the trace alone: what the model decided (raw and parsed), that the floor raised it, and that its
+    rationale ("closed ... no red flags") was replaced because it contradicted the final SAR."""
+    rules = case["rules"]
+    said = "The alert is closed based on the scorecard results. There are no red flags [E2]."
+    fake = FakeChatModel([step("done"), decision("close", "none", 3, rationale=said), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    model = next(t for t in report.trace if t.get("model_call") == "assess")
+    assert model["parsed"]["disposition"] == "close" and model["used"] == "model" and model["prompt_version"]
+    assert '"disposition": "close"' in model["raw"] and "tokens_in" in model
+    floor = next(t for t in report.trace if t.get("guard") == "policy_floor")
+    assert floor["before"]["disposition"] == "close" and floor["after"]["disposition"] == "sar"
+    fixed = next(t for t in report.trace if t.get("guard") == "coherence")
+    assert fixed["rationale_before"] == said and len(fixed["issues"]) == 2
+    d = report.decision
+    assert d.disposition == "sar" and d.rationale.startswith("File a SAR") and "no red flags" not in d.rationale
+    assert d.rationale == fixed["rationale_after"] and rules.scorecards["chosen"]["red_flags"][0]["description"] \
+        in d.rationale
+
+
+def test_coherence_check_words() -> None:
+    from agent.coherence import coherence_issues
+    from agent.report import CaseDecision
+
+    sar = CaseDecision(disposition="sar", typology="structuring", risk_score=90, rationale="")
+    flags = [{"description": "x", "evidence_ids": ["E2"]}]
+    assert coherence_issues("Near-threshold deposits suggest structuring; file a SAR [E2].", sar, flags) == []
+    assert coherence_issues("Escalating deposits of an older customer [E2].", sar, flags) == []  # not a disposition
+    assert len(coherence_issues("This should be escalated for mixer exposure.", sar, flags)) == 2
+    close = sar.model_copy(update={"disposition": "close", "typology": "none"})
+    assert coherence_issues("No red flags: the activity is benign.", close, []) == []
+    assert coherence_issues("We should file a SAR.", close, []) != []
 
 
 # --- narrative, verify, revise -----------------------------------------------------------------

@@ -56,6 +56,25 @@ def _account_or_focus(session: ChatSession, args: list[str]) -> str:
     return account
 
 
+def _node_progress(console: Console) -> Callable[[str, str, dict], None]:
+    """One line as each investigation node starts and ends, with its time and the evidence it recorded."""
+    import time
+
+    started: dict[str, float] = {}
+
+    def show(node: str, phase: str, update: dict) -> None:
+        if phase == "start":
+            started[node] = time.perf_counter()
+            console.print(f"[dim]  {node} ...[/]", highlight=False)
+            return
+        took = time.perf_counter() - started.pop(node, time.perf_counter())
+        ids = [f"[{e['id']}] {e['tool']}" for e in update.get("evidence") or [] if isinstance(e, dict)]
+        extra = (": " + ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")) if ids else ""
+        console.print(f"[dim]  {node} done in {took:.1f} s{extra}[/]", highlight=False)
+
+    return show
+
+
 def run_command(session: ChatSession, line: str, console: Console) -> bool:
     """Execute one slash command; returns False when the REPL should quit."""
     from agent.cli.cases import show_report
@@ -76,8 +95,8 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
     def case() -> None:
         if not args:
             raise InputInvalid("usage: /case ALERT")
-        with console.status(f"investigating {args[0]} with {session.model_name} ..."):
-            report, pending = session.run_case(args[0])
+        console.print(f"investigating {args[0]} with {session.model_name} ...", highlight=False)
+        report, pending = session.run_case(args[0], on_node=_node_progress(console))
         show_report(report, console)
         if pending:
             console.print(f"[bold]{len(pending)} action(s) wait for your approval:[/] "

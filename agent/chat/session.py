@@ -251,13 +251,22 @@ class ChatSession:
         return trace[start:]
 
     # --- cases and approvals ---------------------------------------------------------------
-    def run_case(self, alert_id: str) -> tuple[CaseReport, list[dict[str, Any]]]:
-        """Run the investigation graph; returns the report and the actions waiting for approval."""
+    def run_case(self, alert_id: str, on_node: Callable[[str, str, dict[str, Any]], None] | None = None
+                 ) -> tuple[CaseReport, list[dict[str, Any]]]:
+        """Run the investigation graph; returns the report and the actions waiting for approval.
+        `on_node(node, "start" | "end", update)` follows each node as it runs (the REPL prints it)."""
         self.set_focus_alert(alert_id)
         ctx = self.inv_context(interactive=True)
         ctx.ledger = EvidenceLedger(self.settings.evidence_row_cap)
         config = self._config(f"/case/{alert_id}")
-        self.case_graph.invoke({"alert_id": alert_id}, config, context=ctx)
+        for _mode, task in self.case_graph.stream({"alert_id": alert_id}, config, context=ctx, stream_mode=["tasks"]):
+            if on_node is None or not isinstance(task, dict) or str(task.get("name", "")).startswith("__"):
+                continue
+            if "result" in task or "error" in task:
+                result = task.get("result")
+                on_node(str(task["name"]), "end", dict(result) if isinstance(result, dict) else {})
+            else:
+                on_node(str(task["name"]), "start", {})
         snap = self.case_graph.get_state(config)
         report = CaseReport.model_validate(snap.values["report"])
         pending = [a for a in snap.values.get("actions", []) if a["status"] == "pending_approval"]

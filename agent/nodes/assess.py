@@ -96,12 +96,26 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
             from agent.llm_decide import model_decision
 
             evidence = ledger_map({"evidence": [*state.get("evidence", []), *update.get("evidence", [])]})
-            decision, tokens = model_decision(ctx, state, prior, cards, evidence)
+            decision, tokens, record = model_decision(ctx, state, prior, cards, evidence)
             update["tokens"] = tokens
+            update.setdefault("trace", []).append(record)
         if decision is not prior:
+            before = decision
             decision, note = policy_floor(decision, prior, cards)
             if note:
                 update.setdefault("notes", []).append(f"assess: {note}")
+                update.setdefault("trace", []).append(
+                    {"guard": "policy_floor", "note": note, "before": {"disposition": before.disposition,
+                                                                       "risk_score": before.risk_score},
+                     "after": {"disposition": decision.disposition, "risk_score": decision.risk_score}})
+        from agent.coherence import make_coherent
+
+        # a model's rationale is checked against the final decision (templates are coherent by construction)
+        decision, fixed = make_coherent(decision, cards) if ctx.model is not None else (decision, None)
+        if fixed:
+            update.setdefault("trace", []).append(fixed)
+            update.setdefault("notes", []).append("assess: the rationale contradicted the decision and was rewritten "
+                                                  "from the scorecard (" + "; ".join(fixed["issues"]) + ")")
         update["decision"] = decision.model_dump()
         update["scorecards"] = cards
     return update

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from agent.context import InvestigationContext
 from agent.nodes.common import new_evidence, timed, tool_event
-from agent.prompts import ROUTER_SYSTEM, fence
+from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, fence
 from agent.state import CaseState
 from agent.steps import run_step
 
@@ -92,16 +92,20 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
         choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
         tokens += choice.tokens
         update.setdefault("trace", []).append(
-            {"model_call": "router", "choice": choice.tool, "args": choice.args, "reason": choice.reason,
-             "tokens": choice.tokens, "valid": choice.valid, "error": choice.error})
+            {"model_call": "router", "prompt_version": PROMPT_VERSION, "choice": choice.tool, "args": choice.args,
+             "reason": choice.reason, "raw": _raw(choice.raw), "tokens": choice.tokens, "valid": choice.valid,
+             "error": choice.error})
         if choice.tool == "done":
             finished = True
             break
         key = f"{choice.tool}:{sorted(choice.args.items())}"
-        steps += 1
         if key in seen:
-            texts.append(f"(You already ran {choice.tool} with these arguments; choose something else or done.)")
-            continue
+            # never the same call twice: a small model that repeats itself has nothing new to ask (measured: the
+            # 1.5B model chose `trace out 2 hops` three times in a row), so the loop ends here
+            update["trace"].append({"guard": "repeat", "changed": f"stopped: {choice.tool} {choice.args} already ran"})
+            finished = True
+            break
+        steps += 1
         seen.add(key)
         args = dict(choice.args)
         if choice.tool == "sql":
@@ -113,6 +117,16 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
         update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
     update["steps_taken"] = steps
     update["tokens"] = {"tok_investigate": tokens}
+
+
+def _raw(msg: Any) -> str:
+    """The router reply's raw tool-call arguments (or text), for the trace."""
+    import json
+
+    if msg is None:
+        return ""
+    calls = getattr(msg, "tool_calls", None) or []
+    return json.dumps(calls[0].get("args", {}), default=str)[:2000] if calls else str(msg.content or "")[:2000]
 
 
 def investigate(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
