@@ -144,5 +144,6 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         "false_negatives": sum(r.false_negative for r in results),
         "seconds_median": round(statistics.median(secs), 2) if secs else 0.0,
         "seconds_p95": _pct(secs, 0.95),
+        "seconds_max": round(max(secs), 2) if secs else 0.0,
         "model_plans": sum(r.plan_source.startswith("model") for r in results),
     }

@@ -51,7 +51,7 @@ def plan_schema(slots: Slots, subject: dict[str, str]) -> dict[str, Any]:
                 "direction": {"type": "string", "enum": ["in", "out", "both"]},
                 "hops": {"type": "integer", "enum": [1, 2, 3, 4]},
             },
-            "required": ["tool", "target", "direction", "hops"],
+            "required": ["tool", "target"],
         }}},
         "required": ["calls"],
     }
@@ -79,7 +79,8 @@ def model_plan(model: Any, question: str, slots: Slots, subject: dict[str, str],
     body = {"max_tokens": PLAN_MAX_TOKENS, "response_format": {"type": "json_object", "schema": schema}}
     start = time.perf_counter()
     try:
-        reply = model.bind(extra_body=body, timeout=timeout_s).invoke([SystemMessage(PLANNER_SYSTEM),
+        # nostream: the plan is not shown token by token, and a streamed reply would carry no token counts
+        reply = model.bind(extra_body=body, timeout=timeout_s).with_config(tags=["nostream"]).invoke([SystemMessage(PLANNER_SYSTEM),
                                                     HumanMessage(user_text(question, slots, subject))])
     except (openai.APIError, httpx.HTTPError) as e:
         raise ModelCallFailed(f"model call failed in chat plan: {type(e).__name__}: {e}") from e

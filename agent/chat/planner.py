@@ -29,8 +29,8 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
                  r"illicit|tainted|taint|risky (?:address|wallet)\w*|high[- ]risk (?:address|wallet)\w*|"
                  r"indirect\w*|bad actors?|criminal|blacklist\w*|flagged (?:address\w*|wallets?|counterpart\w*|"
                  r"entit\w*)|(?:listed|labell?ed|bad|dirty|known) (?:address\w*|wallets?))\b"),
-    ("exposure", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|concerns?|worr\w+)\b"),
-    ("profile", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|concerns?|worr\w+)\b"),
+    ("exposure", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|any concerns?|worrying)\b"),
+    ("profile", r"\b(suspicious|red flags?|risk (?:indicators?|factors?|signals?)|any concerns?|worrying)\b"),
     ("trace", r"\b(trace|tracing|follow (?:the )?(?:money|funds|flow)|hops?|paths?|layers?|layering|downstream|"
               r"upstream|chain of (?:transfers|payments)|flow of funds|fund[- ]flow|onward)\b"),
     ("clusters", r"\b(devices?|ips?|ip address\w*|logins? from|same (?:phone|machine|computer|browser)|shar\w+ "
@@ -129,7 +129,10 @@ def rules_plan(question: str, slots: Slots, subject: dict[str, str], alert_accou
     targets = subject_targets(slots, subject)
     calls: list[Call] = []
     notes = []
-    for tool in intents(question):
+    asked = intents(question)
+    if slots.alerts and not slots.accounts and "alerts" in asked:
+        asked.remove("alerts")  # "alert ALT-1": the word names the alert, it does not ask for the account's alerts
+    for tool in asked:
         target = _target_for(tool, targets, alert_account)
         if target is None and tool == "screen" and slots.addresses:
             target = slots.addresses[0]
