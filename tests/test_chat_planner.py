@@ -113,6 +113,8 @@ def test_plan_uses_the_subject_for_follow_ups_and_screens_addresses(db: Database
     assert plan.calls == [Call("counterparties", sample["account"], "both")]
     q = f"is {sample['listed']} risky?"
     assert rules_plan(q, extract(db, q, END), {}).calls == [Call("screen", sample["listed"])]
+    q = f"which accounts paid {sample['listed']}?"  # an address's senders: its own flows, one hop back
+    assert rules_plan(q, extract(db, q, END), {}).calls == [Call("trace", sample["listed"], "in", 1)]
     q = "follow ACC-1 for 3 hops"
     assert rules_plan(q, extract(db, q, END), {"account": sample["account"]}).calls[0].hops == 3
 

@@ -61,6 +61,12 @@ def _alert_account(db: Any, slots: Slots) -> str | None:
     return db.scalar("SELECT account_id FROM alerts WHERE alert_id = $a", {"a": slots.alerts[0]})
 
 
+def _open_choice(floor: Plan) -> bool:
+    """A default look-up the model may improve on: an account (many tools apply). A bare transaction, alert or
+    address has one natural look-up, so the model is not asked."""
+    return any(c.tool == "profile" for c in floor.calls)
+
+
 def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     """Slots and plan for the last question."""
     ctx = runtime.context.inv
@@ -81,7 +87,7 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
     plan = floor
     mode = ctx.settings.chat_model_plan
     if ctx.model is not None and ctx.style == "router" and (slots.targets() or subject) and (
-            mode == "always" or floor.notes or not floor.calls):
+            mode == "always" or not floor.calls or floor.notes and _open_choice(floor)):
         from agent.chat.model_planner import model_plan
         from agent.llm.router import ModelCallFailed
         from agent.prompts import PROMPT_VERSION

@@ -47,6 +47,7 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
                  r"deposits|withdrawals))\b"),
     ("counterparties", r"\b(counterpart\w*|transact\w* with|deal\w* with|trading partners?|business partners?|"
                        r"(?:do|does|did|doing) business with|who (?:deposited|wired|transferred|paid|sent|moved)|"
+                       r"which (?:accounts?|customers?|wallets?|addresses|users?) (?:paid|sent|funded|received|got)|"
                        r"who (?:did|does|has)? ?\w* ?(?:send|sent|pay|paid|transfer\w*|receive\w*)|who (?:funded|funds)|"
                        r"funded|funding|source of (?:the )?(?:funds|money|wealth)|sources of|where (?:did|does|do|has|"
                        r"have) (?:the )?(?:money|funds|it|its money|their money|the cash)\b[^.?!]{0,20}\b(?:go|went|"
@@ -133,6 +134,10 @@ def rules_plan(question: str, slots: Slots, subject: dict[str, str], alert_accou
     if slots.alerts and not slots.accounts and "alerts" in asked:
         asked.remove("alerts")  # "alert ALT-1": the word names the alert, it does not ask for the account's alerts
     for tool in asked:
+        if tool in ("counterparties", "payments") and not any(k == "account" for _, k in targets) and slots.addresses:
+            # who paid an address, where its funds went: the address's own flows, one hop
+            calls.append(Call("trace", slots.addresses[0], slots.direction or "both", slots.hops or 1))
+            continue
         target = _target_for(tool, targets, alert_account)
         if target is None and tool == "screen" and slots.addresses:
             target = slots.addresses[0]
