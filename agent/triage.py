@@ -93,34 +93,67 @@ class TriageWorker:
 
     It records nothing itself (`record=False`): the parent writes the batch's case files, audit lines
     and results together, so a worker needs only read access to the workspace (as a Ray node does).
+    Against a model endpoint (`openai:`) a case mostly waits on the network, so the batch's cases run
+    on up to `llm_concurrency` threads, each with its own investigator (connection, model client).
     """
 
     def __init__(self, settings: Settings, model_name: str) -> None:
+        import threading
+
         from agent.runner import Investigator
 
+        self.settings, self.model_name = settings, model_name
         self.investigator = Investigator(settings, model_name, record=False)
+        self.concurrency = settings.llm_concurrency if self.investigator.model_name.startswith("openai:") else 1
+        self._local = threading.local()
+        self._threads: list[Any] = []
 
     def run(self, batch: list[tuple[str, str]]) -> Iterator[Finished]:
-        """(record, report JSON, audit fields) per alert; a user error is a failed record (retried on
-        resume); a bug raises (it stops the run)."""
-        from agent.store import recorded_fields
+        """(record, report JSON, audit fields) per alert, in batch order; a user error is a failed
+        record (retried on resume); a bug raises (it stops the run)."""
+        if self.concurrency > 1 and len(batch) > 1:
+            from concurrent.futures import ThreadPoolExecutor
 
-        inv = self.investigator
+            with ThreadPoolExecutor(min(self.concurrency, len(batch)), thread_name_prefix="case") as pool:
+                futures = [pool.submit(self._one, alert_id, rule_id) for alert_id, rule_id in batch]
+                for future in futures:
+                    yield future.result()
+            return
         rules = dict(batch)
         start = time.perf_counter()
-        for alert_id, outcome in inv.investigate_many([a for a, _ in batch]):
-            seconds = time.perf_counter() - start
-            rule_id = rules[alert_id]
-            if isinstance(outcome, SleuthError):
-                yield TriageResult(alert_id, "failed", inv.model_name, rule_id, seconds=round(seconds, 4),
-                                   error=f"{type(outcome).__name__}: {outcome}").__dict__, None, None
-            else:
-                yield result_record(outcome, rule_id, seconds), outcome.model_dump_json(indent=1), \
-                    recorded_fields(outcome)
+        for alert_id, outcome in self.investigator.investigate_many([a for a, _ in batch]):
+            yield finished(self.investigator.model_name, alert_id, rules[alert_id], outcome,
+                           time.perf_counter() - start)
             start = time.perf_counter()
 
+    def _one(self, alert_id: str, rule_id: str) -> Finished:
+        """One case on this thread's investigator."""
+        inv = getattr(self._local, "investigator", None)
+        if inv is None:
+            from agent.runner import Investigator
+
+            inv = self._local.investigator = Investigator(self.settings, self.model_name, record=False)
+            self._threads.append(inv)
+        start = time.perf_counter()
+        try:
+            outcome: Any = inv.investigate(alert_id)
+        except SleuthError as e:
+            outcome = e
+        return finished(inv.model_name, alert_id, rule_id, outcome, time.perf_counter() - start)
+
     def close(self) -> None:
-        self.investigator.close()
+        for inv in [self.investigator, *self._threads]:
+            inv.close()
+
+
+def finished(model_name: str, alert_id: str, rule_id: str, outcome: Any, seconds: float) -> Finished:
+    """A case's (record, report JSON, audit fields): a failed record for a user error."""
+    from agent.store import recorded_fields
+
+    if isinstance(outcome, SleuthError):
+        return TriageResult(alert_id, "failed", model_name, rule_id, seconds=round(seconds, 4),
+                            error=f"{type(outcome).__name__}: {outcome}").__dict__, None, None
+    return result_record(outcome, rule_id, seconds), outcome.model_dump_json(indent=1), recorded_fields(outcome)
 
 
 Finished = tuple[dict[str, Any], str | None, dict[str, Any] | None]
@@ -136,9 +169,12 @@ def result_record(report: Any, rule_id: str, seconds: float) -> dict[str, Any]:
         round(seconds, 4), sum(report.tokens.values())).__dict__
 
 
-def batch_size_for(n: int, workers: int, model_name: str) -> int:
+def batch_size_for(n: int, workers: int, model_name: str, concurrency: int = 1) -> int:
     """Alerts per batch: a few batches per worker (so the last ones finish together), at most 64 (a
-    kill loses at most the batches in flight); an LLM's cases take seconds each: one a batch."""
+    kill loses at most the batches in flight); an LLM's cases take seconds each: one a batch, or as
+    many as a worker runs at once against an endpoint."""
+    if model_name.startswith("openai:"):
+        return max(1, concurrency)
     if model_name not in ("rules", "learned"):
         return 1
     return max(1, min(64, -(-n // (max(1, workers) * 4))))
@@ -189,7 +225,8 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
                         on_result(rec, len(done) + new, total)
 
             drive(partial(TriageWorker, worker_settings, model_name), items, commit, workers=workers,
-                  batch_size=batch_size or batch_size_for(len(items), workers, model_name), engine=engine)
+                  batch_size=batch_size or batch_size_for(len(items), workers, model_name, settings.llm_concurrency),
+                  engine=engine)
         elapsed = time.perf_counter() - start
         records = read_results(path)
         _write_parquet(records, out_dir / "results.parquet")

@@ -98,6 +98,8 @@ class Settings(BaseModel):
     local_threads: int = Field(2, description="CPU threads for the bundled local model server.")
     local_ctx: int = Field(8192, description="Context window of the bundled local model server.")
     workers: int = Field(2, description="Parallel workers for triage and eval runs.")
+    llm_concurrency: int = Field(4, ge=1, description="Cases a triage worker runs at once against a model "
+                                                      "endpoint (openai:), each waiting on its own calls.")
     db_threads: int = Field(2, description="DuckDB threads per connection. More speed up one large ad-hoc query; batch "
                                            "runs (triage, eval, bench) use 1 per worker and run cases in parallel instead.")
     gather_threads: int = Field(2, description="Threads that run a case's playbook evidence steps in parallel "
