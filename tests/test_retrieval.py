@@ -78,7 +78,8 @@ def test_quoted_memo_cannot_steer_retrieval(real_index: tuple[Settings, index.In
     memo_words = {"ignore", "rule", "sanction", "mixer", "ofac", "account", "takeover"}
     assert _embedding_text(hostile) == base + " Memo:"
     assert not memo_words & query_terms(hostile) and query_terms(hostile) == query_terms(base) | {"memo", "day~memo"}
-    ranked = {q: search_playbooks(q, k=17, settings=settings) for q in (base, hostile)}
+    every = len(load_playbooks().playbooks)  # rank them all
+    ranked = {q: search_playbooks(q, k=every, settings=settings) for q in (base, hostile)}
     score = {q: {p.playbook: p.score for p in passages} for q, passages in ranked.items()}
     assert set(score[base]) == set(score[hostile])
     assert ranked[base][0].playbook == ranked[hostile][0].playbook == "structuring"

@@ -42,6 +42,7 @@ from agent.cli import (
     filing,
     index,
     playbooks,
+    requests,
     tools,
     triage,
     workspace,
@@ -56,7 +57,7 @@ COMMAND_MODULES = (
     # top-level commands
     alerts, demo, tools, cases, filing, triage, chat, index,
     # groups: sleuth <group> <command>
-    data, eval, features, bench, workspace, playbooks, actions, audit,
+    data, eval, features, bench, workspace, playbooks, actions, requests, audit,
 )
 """Every command module; each contributes its `app` (a named group, or top-level commands)."""
 

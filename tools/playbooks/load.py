@@ -91,8 +91,9 @@ class Playbook:
     # The front matter, flattened: these are what the agent's nodes read.
     @property
     def typology(self) -> str:
-        """The (first) typology this playbook serves."""
-        return self.front.all_typologies[0]
+        """The (first) typology this playbook serves; a lift-review playbook, which serves none, gives
+        its purpose (`lift_review`), a name no typology lookup finds."""
+        return self.front.all_typologies[0] if self.front.all_typologies else self.front.purpose
 
     @property
     def title(self) -> str:

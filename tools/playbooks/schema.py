@@ -213,6 +213,7 @@ class Narrative(_Strict):
 class FrontMatter(_Strict):
     """The YAML front matter of one playbook file."""
 
+    purpose: Literal["investigation", "lift_review"] = "investigation"
     typology: str | None = None
     typologies: list[str] | None = None
     title: str = Field(min_length=5)
@@ -226,6 +227,7 @@ class FrontMatter(_Strict):
     typology_signal: list[SignalTerm]
     actions: Actions
     narrative: Narrative
+    lift_conditions: list[WeightedCheck] = Field(default_factory=list)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -249,6 +251,16 @@ class FrontMatter(_Strict):
 
     @model_validator(mode="after")
     def _typologies(self) -> FrontMatter:
+        if self.purpose == "lift_review":
+            # a restriction-lift playbook serves no typology: it is retrieved like the others but is
+            # never an alert's candidate (candidates are looked up by typology)
+            if self.typology is not None or self.typologies is not None:
+                raise ValueError("a lift_review playbook serves no typology")
+            if not self.lift_conditions:
+                raise ValueError("a lift_review playbook needs lift_conditions")
+            return self
+        if self.lift_conditions:
+            raise ValueError("lift_conditions belong to a lift_review playbook")
         if (self.typology is None) == (self.typologies is None):
             raise ValueError("give exactly one of typology or typologies")
         for t in self.all_typologies:
@@ -324,7 +336,12 @@ def semantic_issues(fm: FrontMatter) -> list[tuple[str, str]]:
     for i, term in enumerate(fm.typology_signal):
         issues += _expr_issues(f"typology_signal.{i}.when", term.when, known, gathered)
 
-    if "none" not in fm.all_typologies:
+    if fm.purpose == "lift_review":
+        from tools.lift_facts import LIFT_FACTS
+
+        for i, item in enumerate(fm.lift_conditions):
+            issues += _expr_issues(f"lift_conditions.{i}.check", item.check, set(LIFT_FACTS), set(LIFT_FACTS))
+    elif "none" not in fm.all_typologies:
         if not fm.red_flags:
             issues.append(("red_flags", "a typology playbook needs at least one red flag"))
         if sum(t.weight for t in fm.typology_signal if t.weight > 0) <= 0:
