@@ -113,6 +113,9 @@ def test_plan_uses_the_subject_for_follow_ups_and_screens_addresses(db: Database
     assert plan.calls == [Call("counterparties", sample["account"], "both")]
     q = f"is {sample['listed']} risky?"
     assert rules_plan(q, extract(db, q, END), {}).calls == [Call("screen", sample["listed"])]
+    q = "show me the last 5 transactions of ACC-1"
+    assert rules_plan(q, extract(db, q, END), {"account": sample["account"]}).calls == [
+        Call("payments", sample["account"], "both", None, "recent")]
     q = f"which accounts paid {sample['listed']}?"  # an address's senders: its own flows, one hop back
     assert rules_plan(q, extract(db, q, END), {}).calls == [Call("trace", sample["listed"], "in", 1)]
     q = "follow ACC-1 for 3 hops"

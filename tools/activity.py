@@ -85,9 +85,9 @@ def transaction_detail(db: Database, ledger: EvidenceLedger, txn_id: str) -> Evi
 
 
 def payments(db: Database, ledger: EvidenceLedger, account_id: str, start: dt.datetime, end: dt.datetime,
-             direction: Direction = "both", limit: int = 10) -> Evidence:
+             direction: Direction = "both", limit: int = 10, order: Literal["amount", "recent"] = "amount") -> Evidence:
     """Money in and out of the account between `start` and `end` (trades on its own book excluded):
-    counts and USD totals each way, and the `limit` largest payments, largest first."""
+    counts and USD totals each way, and `limit` payments: the largest first, or the latest first."""
     acct = norm_entity(account_id)
     res = db.execute(PAYMENTS_SQL, {"account": acct, "start": start, "end": end})
     rows = [list(r) for r in res.rows if direction == "both" or r[2] == direction]
@@ -106,9 +106,13 @@ def payments(db: Database, ledger: EvidenceLedger, account_id: str, start: dt.da
                          f"{'from' if way == 'in' else 'to'} {top[6]})")
         else:
             parts.append(f"no payment {way}")
-    rows.sort(key=lambda r: (-float(r[5] or 0), r[0]))
+    if order == "recent":
+        rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    else:
+        rows.sort(key=lambda r: (-float(r[5] or 0), r[0]))
     summary = f"{acct} {_span(start, end)}: " + "; ".join(parts) + "."
-    return ledger.record("payments", {"account_id": acct, "start": start, "end": end, "direction": direction},
+    return ledger.record("payments", {"account_id": acct, "start": start, "end": end, "direction": direction,
+                                      "order": order},
                          query=PAYMENTS_SQL, columns=res.columns, rows=rows[:limit], facts=facts, summary=summary,
                          elapsed_ms=res.elapsed_ms)
 

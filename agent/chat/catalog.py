@@ -29,13 +29,14 @@ class Call:
     target: str
     direction: str | None = None
     hops: int | None = None
+    order: str | None = None  # payments: "recent" lists the latest first (default: the largest first)
 
-    def key(self) -> tuple[str, str, str | None, int | None]:
-        return (self.tool, self.target.lower(), self.direction, self.hops)
+    def key(self) -> tuple[str, str, str | None, int | None, str | None]:
+        return (self.tool, self.target.lower(), self.direction, self.hops, self.order)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in {"tool": self.tool, "target": self.target, "direction": self.direction,
-                                  "hops": self.hops}.items() if v is not None}
+                                  "hops": self.hops, "order": self.order}.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def _payments(env: RunEnv, call: Call, period: Period | None) -> Evidence:
     from tools.activity import payments
 
     w = env.window(call.target, period, default_all=True)
-    return payments(env.db, env.ledger, call.target, w.start, w.end, direction=call.direction or "both")  # type: ignore[arg-type]
+    return payments(env.db, env.ledger, call.target, w.start, w.end, direction=call.direction or "both",  # type: ignore[arg-type]
+                    order="recent" if call.order == "recent" else "amount")
 
 
 def _p2p(env: RunEnv, call: Call, period: Period | None) -> Evidence:

@@ -21,7 +21,8 @@ NEGATIVE_RE = re.compile(
     r"no (?:\w+ ){0,2}(?:alerts?|hits?|match(?:es)?|records?|senders?|receivers?|counterpart\w*|transactions?|"
     r"payments?|orders?|paths?|exposure|links?|movements?|cycles?|devices?|ips?|accounts?|results?|labels?|"
     r"evidence|activity|funds)|nothing (?:was )?found|found (?:nothing|none|no)\b|none of|isn't|is not|"
-    r"wasn't|was not|aren't|are not|never|clean)\b", re.I)
+    r"wasn't|was not|aren't|are not|never (?:been|had|has|received|sent|appear\w*|flagged|listed|used by|seen)|"
+    r"(?:is|looks|appears|seems) clean)\b", re.I)
 FENCE_RE = re.compile(r"</?\s*[‹<]?\s*/?untrusted_data\s*[>›]?|[‹<]/?(?:untrusted_data|question)[›>]", re.I)
 #: Facts whose zero (or 99 hops) means "the tool looked and found nothing".
 EMPTY_FACTS = ("screening_hits", "sanctioned_hits", "alert_count", "orders", "chargebacks", "disputed",

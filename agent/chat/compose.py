@@ -84,6 +84,16 @@ def _payments(call: Call, ev: Evidence) -> list[str]:
     c, f, span, acct = _cite(ev), ev.facts, _period(ev), call.target
     rows = _rows(ev)
     out = []
+    if call.order == "recent":
+        for way in ("in", "out"):
+            if f"{way}_count" in f:
+                out.append(f"{f[f'{way}_count']} payment(s) {'into' if way == 'in' else 'out of'} {acct} {span} "
+                           f"totalling {usd(f[f'{way}_usd'])} {c}.")
+        if not rows:
+            return [*out, f"No payment for {acct} {span}: payments ran for {acct} and found none {c}."]
+        return [*out, "The latest: " + "; ".join(
+            f"{r['txn_id']} {str(r['ts'])[:19]} {r['direction']} {usd(r['amount_usd'])} ({r['kind']}, "
+            f"{'from' if r['direction'] == 'in' else 'to'} {r['counterparty']})" for r in rows[:8]) + f" {c}."]
     for way in ("in", "out"):
         if f"{way}_count" not in f:
             continue
@@ -210,7 +220,7 @@ def _cycles(call: Call, ev: Evidence) -> list[str]:
 COMPOSERS: dict[str, Callable[[Call, Evidence], list[str]]] = {
     "counterparties": _counterparties, "payments": _payments, "exposure": _exposure, "screen": _screen,
     "screen_counterparties": _screen_counterparties, "alerts": _alerts, "p2p_orders": _p2p, "trace": _trace,
-    "clusters": _clusters, "cycles": _cycles,
+    "clusters": _clusters, "cycles": _cycles, "profile": lambda call, ev: _summary_sentences(call, ev, 12),
 }
 
 

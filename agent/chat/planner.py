@@ -58,7 +58,12 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
                 r"individual|baseline|what do (?:we|you) know|look ?up|details|account age|how old|"
                 r"(?:kind|type|sort) of (?:account|customer|business)|who owns|owner|"
                 r"velocity|in/out ratio)\b"),
-    ("payments", r"\b(payments?|transactions?|deposits?|withdrawals?|transfers?|inflows?|outflows?)\b"),
+    ("profile", r"\b(structur\w*|smurf\w*|just (?:under|below)|reporting threshold|account takeover|ato|"
+                r"taken over|hacked|compromised|new devices?|2fa|password change|pass[- ]through|rapid movement|"
+                r"in and straight out|velocity|baseline|unusual activity)\b"),
+    ("counterparties", r"\b(which (?:addresses|wallets|accounts)|withdr\w* (?:to|into)|cash(?:ed)? out to)\b"),
+    ("payments", r"\b(recent|latest|newest|most recent|lately|payments?|transactions?|deposits?|withdrawals?|"
+                 r"transfers?|inflows?|outflows?)\b"),
 ]]
 
 DEFAULT_FOR_KIND = {"account": "profile", "address": "screen", "alert": "alert", "txn": "transaction"}
@@ -125,6 +130,10 @@ def _options(tool: str, slots: Slots, question: str) -> tuple[str | None, int | 
     return None, None
 
 
+RECENT_RE = re.compile(r"\b(recent|latest|newest|last (?:\d+|few|ten|five|three) (?:transactions|payments|transfers|"
+                       r"deposits|withdrawals|movements)|most recent|lately)\b", re.I)
+
+
 def rules_plan(question: str, slots: Slots, subject: dict[str, str], alert_account: str | None = None) -> Plan:
     """The deterministic plan (the `rules` backend, and the floor under a model's plan)."""
     targets = subject_targets(slots, subject)
@@ -144,7 +153,8 @@ def rules_plan(question: str, slots: Slots, subject: dict[str, str], alert_accou
         if target is None:
             continue
         direction, hops = _options(tool, slots, question)
-        calls.append(Call(tool, target, direction, hops))
+        order = "recent" if tool == "payments" and RECENT_RE.search(question) else None
+        calls.append(Call(tool, target, direction, hops, order))
     if slots.addresses and not any(c.tool in ("screen", "trace") for c in calls):
         calls.insert(0, Call("screen", slots.addresses[0]))  # an address asked about is screened first
     if not calls and targets:
