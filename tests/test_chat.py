@@ -110,7 +110,7 @@ def test_router_style_question(settings: Settings, sar_case: dict[str, Any]) -> 
     session = ChatSession(always, "r1", "fake", model=fake, style="router")
     try:
         answer, tokens, tools = ask(session, f"Any risky exposure for {acct}?")
-        assert tools == [("exposure", {"tool": "exposure", "target": acct}, "E1")]
+        assert tools == [("exposure", {"target": acct}, "E1")]
         assert "[E1]" in answer and "".join(tokens) == answer
         body = fake.calls[0].kwargs["extra_body"]
         schema = body["response_format"]["schema"]["properties"]["calls"]["items"]["properties"]

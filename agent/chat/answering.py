@@ -132,10 +132,12 @@ def run_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
         call = Call(**raw)
         if call.key() in done:
             continue  # never the same call twice
-        write({"event": "tool_start", "tool": call.tool, "args": call.as_dict()})
+        shown = {k: v for k, v in call.as_dict().items() if k != "tool"} | (
+            {"period": period.label} if period else {})
+        write({"event": "tool_start", "tool": call.tool, "args": shown})
         ev = run_call(env, call, period)
         done[call.key()] = ev.id
-        write({"event": "tool_end", "tool": call.tool, "args": call.as_dict(), "evidence": ev})
+        write({"event": "tool_end", "tool": call.tool, "args": shown, "evidence": ev})
         results.append({"call": call.as_dict(), "evidence_id": ev.id})
         events.append({"tool": call.tool, "target": call.target, "evidence_id": ev.id, "error": ev.error,
                        "rows": ev.row_count, "elapsed_ms": ev.elapsed_ms})

@@ -75,7 +75,7 @@ def _counterparties(call: Call, ev: Evidence) -> list[str]:
         out.append(f"{head} " + "; ".join(items) + more + f" {c}.")
     labelled = [r for r in rows if r.get("label")]
     if labelled:
-        out.append("Labelled counterparties: " + "; ".join(f"{r['counterparty']} ({r['label']})" for r in labelled[:TOP])
+        out.append("Labelled counterparties: " + "; ".join(f"{r['counterparty']}: {r['label']}" for r in labelled[:TOP])
                    + f" {c}.")
     return out
 
