@@ -77,18 +77,23 @@ def stage_seconds(cases_dir: Path) -> dict[str, float]:
     return {k: round(v, 2) for k, v in totals.items()}
 
 
-def bench_triage(settings: Settings, workers: int = 2, model: str = "rules", engine: str = "local") -> dict[str, Any]:
-    """Triage every alert of the workspace with `workers` processes (on a private copy of it); report
-    alerts/s, CPU time, peak memory and where the time went."""
+def bench_triage(settings: Settings, workers: int = 2, model: str = "rules", engine: str = "local",
+                 alerts: int | None = None) -> dict[str, Any]:
+    """Triage every alert of the workspace (or the first `alerts` by time) with `workers` processes, on
+    a private copy of it; report alerts/s, CPU time, peak memory and where the time went."""
     import os
 
-    from agent.triage import run_triage
+    from agent.triage import run_triage, select_alerts
 
     with tempfile.TemporaryDirectory() as tmp:
         private = _private_home(settings, Path(tmp))
+        which = "all"
+        if alerts is not None:
+            which = str(Path(tmp) / "alerts.txt")
+            Path(which).write_text("".join(f"{a}\n" for a, _ in select_alerts(private, "all")[:alerts]))
         cpu0, kids0, _, _ = _usage()
         start = time.perf_counter()
-        result = run_triage(private, model, "all", Path(tmp) / "out", workers, resume=False, fresh=True,
+        result = run_triage(private, model, which, Path(tmp) / "out", workers, resume=False, fresh=True,
                             engine=engine)
         wall = time.perf_counter() - start
         cpu1, kids1, peak_parent, peak_child = _usage()

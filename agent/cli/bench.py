@@ -35,12 +35,14 @@ def bench_agent_cmd(n: int = typer.Option(100, "--alerts", "-n", help="Alerts to
 def bench_triage_cmd(workers: int = typer.Option(2, "--workers", "-w", help="Worker processes."),
                      model: str = typer.Option("rules", "--model", "-m", help="Backend."),
                      engine: str = typer.Option("local", "--engine", help="local or ray."),
+                     alerts: int | None = typer.Option(None, "--alerts", "-n", min=1,
+                                                       help="Only the first N alerts by time (default all)."),
                      json_out: bool = JsonOption, home: Path | None = HomeOption) -> None:
     """Alerts per second, CPU time, peak memory and the split of time of `sleuth triage` over the whole
     backlog (private copy of the workspace)."""
     from evals.bench_agent import bench_triage
 
-    r = bench_triage(settings_from(home), workers, model, engine)
+    r = bench_triage(settings_from(home), workers, model, engine, alerts)
     if json_out:
         print_json(r)
         return
