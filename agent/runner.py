@@ -10,15 +10,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from agent.context import InvestigationContext
+from agent.context import ROUTER_MAX_STEPS, InvestigationContext
 from agent.report import CaseReport
 from tools.errors import SleuthError
 from tools.evidence import EvidenceLedger
 from tools.settings import Settings
-
-#: A small local model gets at most this many router steps: each costs it ~5-15 s on 2 cores, and
-#: the playbooks' evidence steps have already gathered the baseline facts.
-ROUTER_MAX_STEPS = 3
 
 
 class Investigator:
