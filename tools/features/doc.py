@@ -61,7 +61,11 @@ columns by name, not position.
   `self` row: activity, never money in or out. USD amounts are `amount_usd`; thresholds compare
   native amounts where the currency matches (see `thresholds`).
 - Shares are 0..1 and 0 when their denominator is empty; `hops` features are 99 when nothing was
-  found; 0/1 features are flags. All values are float64.
+  found; 0/1 features are flags. All values are float64, rounded to 9 decimals so that runs with
+  other thread counts (parallel sums add in another order) give bit-equal vectors.
+- Cost: the statement is large, so DuckDB spends most of a second planning it whatever the data
+  size; a batch costs about the same plan plus one set-based pass. Batch runners prefetch (the
+  investigator does, per batch, when the backend or a playbook reads features).
 
 ## Jurisdiction profiles
 

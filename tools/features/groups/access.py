@@ -60,13 +60,14 @@ def ctes(q: Query) -> list[str]:
         ON w.alert_id = n.alert_id AND n.first_ts < w.ts AND n.first_ts >= w.ts - to_hours({h})
     WHERE n.first_ts >= n.ws GROUP BY ALL)""",
         """ac_bal AS (
-    SELECT alert_id, win, dir, kind, usd,
+    SELECT alert_id, win, dir, kind, usd, ts,
            sum(CASE dir WHEN 'in' THEN usd WHEN 'out' THEN -usd ELSE 0 END)
              OVER (PARTITION BY alert_id ORDER BY ts, CASE dir WHEN 'in' THEN 0 ELSE 1 END, txn_id
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held
     FROM af WHERE dir <> 'self')""",
         """ac_largest AS (
-    SELECT alert_id, arg_max(CASE WHEN coalesce(held, 0) <= 0 THEN 1.0 ELSE least(1.0, usd / held) END, usd) AS share
+    SELECT alert_id, first(CASE WHEN coalesce(held, 0) <= 0 THEN 1.0 ELSE least(1.0, usd / held) END
+                         ORDER BY usd DESC, ts) AS share
     FROM ac_bal WHERE win AND dir = 'out' AND kind IN ('crypto_withdrawal', 'fiat_withdrawal') GROUP BY 1)""",
         """ac_addr AS (
     SELECT w.alert_id, w.cp, sum(w.usd) AS usd, bool_or(b.cp IS NOT NULL) AS seen

@@ -54,6 +54,6 @@ def ctes(q: Query) -> list[str]:
     out.append("""g_cycles AS (
     SELECT s.alert_id, coalesce(b.share, 0) AS round_trip_return_share, coalesce(b.len, 0) AS round_trip_length,
            coalesce(b.n, 0) AS round_trip_count
-    FROM sel s LEFT JOIN (SELECT alert_id, max(share) AS share, arg_max(len, [share, -len]) AS len, count(*) AS n
+    FROM sel s LEFT JOIN (SELECT alert_id, max(share) AS share, first(len ORDER BY share DESC, len) AS len, count(*) AS n
                           FROM cy_closed GROUP BY 1) b USING (alert_id))""")
     return out

@@ -65,7 +65,7 @@ def ctes(q: Query) -> list[str]:
     WHERE f.layer = 'exchange' AND f.direction IN ('in', 'out')
     GROUP BY ALL)""",
         """dv_collector AS (
-    SELECT alert_id, arg_max(counterparty, [n, usd]) AS collector, max(n) AS n FROM (
+    SELECT alert_id, first(counterparty ORDER BY n DESC, usd DESC, counterparty) AS collector, max(n) AS n FROM (
         SELECT f.alert_id, f.counterparty, count(DISTINCT f.member) AS n, sum(f.usd) AS usd
         FROM dv_flows f SEMI JOIN accounts ac ON ac.account_id = f.counterparty
         WHERE f.direction = 'out' GROUP BY ALL)

@@ -99,8 +99,8 @@ def ctes(q: Query) -> list[str]:
     GROUP BY ALL)""",
         """t_best AS (
     SELECT alert_id, family, applies,
-           arg_max(struct_pack(n_near, n_over, max_span, max_span_sum, t_amount),
-                   [n_near, max_span, t_amount]) AS b
+           first(struct_pack(n_near, n_over, max_span, max_span_sum, t_amount)
+                 ORDER BY n_near DESC, max_span DESC, t_amount DESC, n_over, max_span_sum DESC) AS b
     FROM t_per GROUP BY ALL)""",
         """g_thresholds AS (
     SELECT s.alert_id,
