@@ -215,3 +215,61 @@ def test_fallback_mode_asks_the_model_only_for_unrecognised_wording(
         assert [t for t, _ in tools] == ["clusters"] and len(fake.calls) == 1
     finally:
         s.close()
+
+
+def test_the_plan_time_limit_holds_inside_the_streaming_graph(
+        workspace_settings: Settings, tmp_path: Path, sample: dict[str, Any]) -> None:
+    """A slow endpoint that would stream a chunk every 0.2 s: the plan call is not streamed, so the time limit
+    bounds the whole call and the rules plan answers (a streamed call would only time out between chunks)."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from agent.llm.models import local_chat
+
+    plan = json.dumps({"calls": [{"tool": "alerts", "target": sample["account"]}]})
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            if body.get("stream"):
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for piece in [plan[i:i + 8] for i in range(0, len(plan), 8)]:
+                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                             "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                self.wfile.write(b"data: [DONE]\n\n")
+                return
+            time.sleep(3)
+            out = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": "m", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": plan}, "finish_reason": "stop"}]}).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            try:
+                self.wfile.write(out)
+            except BrokenPipeError:
+                pass  # the client gave up at its time limit, as it should
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = workspace_settings.model_copy(update={"chat_model_plan": "always", "chat_plan_timeout_s": 1.0})
+        model = local_chat(f"http://127.0.0.1:{server.server_port}/v1", 30, 50)
+        s = session(settings, tmp_path, "local", model, "router")
+        try:
+            _, tools, _ = ask(s, f"any alerts on {sample['account']}?")
+            record = s.last_trace()[0]
+            assert "Timeout" in record["errors"][0] and record["plan_source"] == "rules"
+            assert [t for t, _ in tools] == ["alerts"]
+        finally:
+            s.close()
+    finally:
+        server.shutdown()

@@ -37,7 +37,7 @@ AMOUNT_RE = re.compile(r"(?:over|above|more than|at least|greater than|exceeding
 IN_WORDS = re.compile(r"\b(funded|funding|funds? (?:came|come)|came from|comes? from|source|sources|senders?|payers?|"
                       r"paid (?:in|into)|received|receives?|receiving|incoming|inflows?|inbound|into|deposits?|"
                       r"deposited|credited|upstream|backward|who sent|sent (?:it|to it|him|her|them) money)\b", re.I)
-OUT_WORDS = re.compile(r"\b(went|go|goes|gone|going|sent to|send to|sends|sent out|send out|sending out|moved out|outgoing|outflows?|outbound|out of|"
+OUT_WORDS = re.compile(r"\b(went|go|goes|gone|going|end(?:s|ed)? up|sent to|send to|sends|sent out|send out|sending out|moved out|outgoing|outflows?|outbound|out of|"
                        r"withdr\w*|recipients?|receivers?|beneficiar\w*|destinations?|downstream|forward|paid out|"
                        r"pay out|paid to|moved to|transferred to|cash(?:ed)? out|spent|to whom)\b", re.I)
 
