@@ -22,7 +22,8 @@ MAX_CALLS = 3
 
 # (tool, pattern): order matters only for ties at the same position in the question.
 INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for tool, p in [
-    ("screen_counterparties", r"\b(counterpart\w*|addresses|wallets)\b[^.?!]{0,60}\b(sanction\w*|ofac|listed|screen\w*|"
+    ("screen_counterparties", r"\bscreen\w* (?:\S+ ){0,3}(?:wallets|addresses|counterpart\w*)\b|"
+                              r"\b(counterpart\w*|addresses|wallets)\b[^.?!]{0,60}\b(sanction\w*|ofac|listed|screen\w*|"
                               r"blacklist\w*|flagged|risky|bad|illicit|watch ?list)|\b(sanction\w*|screen\w*|ofac|"
                               r"blacklist\w*)\b[^.?!]{0,40}\b(counterpart\w*|every address|all (?:the |its )?addresses)"),
     ("exposure", r"\b(expos\w*|sanction\w*|ofac|mixers?|mixing|tornado|darknet|dark ?web|ransomware|scam\w*|phish\w*|"
@@ -41,19 +42,22 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [(tool, re.compile(p, re.I)) for to
     ("p2p_orders", r"\b(p2p|peer[- ]to[- ]peer|charge[- ]?backs?|disputes?|disputed|third[- ]party pay\w*|"
                    r"paid by (?:a )?third part\w*|p2p orders?)\b"),
     ("alerts", r"\b(alerts?|alerted|flagged before|been flagged|flags? on|prior cases|previous cases|rules? "
-               r"(?:fired|hit|hits|triggered)|monitoring hits?|case history|tripped)\b"),
+               r"(?:fired|hit|hits|triggered)|monitoring hits?|case history|tripped|open cases?|any cases?|cases? (?:on|for|"
+               r"against)|(?:what|which) rules?|rules? (?:that )?flagged|flagged (?:it|by))\b"),
     ("payments", r"\b(largest|biggest|highest|top|smallest|maximum|max|how much|how many|totals?|total(?:led|ling)?|"
                  r"sum|volume|turnover|amount of money|in total|overall|count of|number of (?:payments|transactions|"
                  r"deposits|withdrawals))\b"),
     ("counterparties", r"\b(counterpart\w*|transact\w* with|deal\w* with|trading partners?|business partners?|"
                        r"(?:do|does|did|doing) business with|who (?:deposited|wired|transferred|paid|sent|moved)|"
                        r"which (?:accounts?|customers?|wallets?|addresses|users?) (?:paid|sent|funded|received|got)|"
+                       r"(?:send|sent|pay|paid|transfer\w*|wire\w*) (?:any )?(?:money|funds|crypto|coins|anything) to|"
                        r"who (?:did|does|has)? ?\w* ?(?:send|sent|pay|paid|transfer\w*|receive\w*)|who (?:funded|funds)|"
                        r"funded|funding|source of (?:the )?(?:funds|money|wealth)|sources of|where (?:did|does|do|has|"
                        r"have) (?:the )?(?:money|funds|it|its money|their money|the cash)\b[^.?!]{0,20}\b(?:go|went|"
                        r"gone|come from|came from|end up)|senders?|payers?|recipients?|receivers?|beneficiar\w*|"
                        r"who (?:gets|got) (?:the )?(?:money|funds)|sent (?:money|funds) to|money to whom|whom)\b"),
-    ("profile", r"\b(profile|kyc|who is|who's|who are|tell me about|overview|summar\w*|background|customer|"
+    ("profile", r"\b(profile|kyc|who (?:is|'s)(?! (?:send|sending|paying|paid|receiving|funding|the (?:top|main|biggest)))|"
+                r"tell me about|open(?:ed)? (?:its|the|their|an|his|her) account|onboard\w*|joined|sign(?:ed)? up|overview|summar\w*|background|customer|"
                 r"risk rating|occupation|income|registered|registration|nationality|country|business account|"
                 r"individual|baseline|what do (?:we|you) know|look ?up|details|account age|how old|"
                 r"(?:kind|type|sort) of (?:account|customer|business)|who owns|owner|"
@@ -97,8 +101,8 @@ def intents(question: str) -> list[str]:
             r"\b(largest|biggest|highest|top|smallest|how much|total\w*|sum|volume)\b", question, re.I) and not \
             re.search(r"\b(counterpart\w*|who)\b", question, re.I):
         del found["counterparties"]
-    if "payments" in found and "counterparties" in found and re.search(r"\bcounterpart", question, re.I) and not \
-            re.search(r"\b(payments?|deposits?|withdrawals?|transactions?|transfers?|how much|total\w*)\b", question, re.I):
+    if "payments" in found and "counterparties" in found and not re.search(
+            r"\b(payments?|deposits?|withdrawals?|withdr\w+|transactions?|transfers?|how much|total\w*)\b", question, re.I):
         del found["payments"]  # "top counterparties": a ranking of counterparties, not of payments
     return sorted(found, key=lambda t: found[t])
 
