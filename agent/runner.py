@@ -30,8 +30,11 @@ class Investigator:
         self.db = Database.open(settings)
         self.record = record
         self.learned: Any | None = None
-        if model is not None:
+        if model is not None:  # an injected chat model (tests): it reads the learned model's facts, if one is trained
+            from agent.learned.store import load_learned
+
             self.model, self.style = model, style or "router"
+            self.learned = load_learned(settings, required=False)
         elif self.model_name == "rules":
             self.model, self.style = None, "rules"
         else:
@@ -62,6 +65,11 @@ class Investigator:
         report = CaseReport.model_validate(state["report"])
         report.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return report
+
+    def prime(self, alert_ids: list[str]) -> None:
+        """Compute a batch's feature vectors in one pass, for a batch runner that calls `investigate`
+        case by case (the eval workers); `investigate_many` does it itself."""
+        self._prefetch_features(alert_ids)
 
     def investigate_many(self, alert_ids: list[str]) -> Iterator[tuple[str, CaseReport | SleuthError]]:
         """Investigate alerts in order, each one's retrieval query embedded in the background while

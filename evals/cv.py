@@ -55,7 +55,7 @@ def run_cv(opts: RunOptions, settings: Settings, k: int, *, on_start: OnStart | 
         raise InputInvalid(f"{run_dir} already holds a cross-validation run; choose another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with Database.open(settings) as db:
-        ts_all = training_set(db, cases)
+        ts_all = training_set(db, cases, settings)
     names = descriptions()
     parts = folds([f"{c.disposition}:{c.typology}" for c in cases], k)
     meta = RunMeta(run_id=run_dir.name, model="learned",

@@ -47,6 +47,9 @@ class EvalWorker:
         self.investigate, self._close = factory(settings, model)
 
     def run(self, batch: list[str]) -> Iterator[tuple[str, str | None, str | None, float]]:
+        owner = getattr(self.investigate, "__self__", None)  # an Investigator primes the batch's features
+        if hasattr(owner, "prime"):
+            owner.prime(batch)
         for alert_id in batch:
             yield run_one(self.investigate, alert_id)
 

@@ -15,6 +15,12 @@ from evals.dataset import LabelledCase
 from tools.errors import InputInvalid
 from tools.settings import load_settings
 
+
+@pytest.fixture(autouse=True)
+def small_forests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer trees: the same code paths, a fraction of the time."""
+    monkeypatch.setattr("agent.learned.forest.TREES", 40)
+
 TYPES = ["cycle", "fan_in", "structuring", "stack"]
 
 
@@ -97,7 +103,7 @@ def test_training_is_deterministic_and_survives_a_round_trip(tmp_path: Path) -> 
     ts, cases = toy()
     a, _ = fit_model(ts, cases, load_settings(), {})
     b, _ = fit_model(ts, cases, load_settings(), {})
-    assert a.to_json()["actionable"] == b.to_json()["actionable"]
+    assert a.to_json()["actionable"] == b.to_json()["actionable"] and a.to_json()["sar"] == b.to_json()["sar"]
     assert a.to_json()["typology"] == b.to_json()["typology"]
     a.save(tmp_path / "m")
     loaded = LearnedModel.load(tmp_path / "m")
@@ -112,12 +118,20 @@ def test_a_stricter_close_target_never_closes_more() -> None:
     assert strict.close_below <= loose.close_below
 
 
+def test_both_binary_learners_train(monkeypatch: pytest.MonkeyPatch) -> None:
+    ts, cases = toy()
+    monkeypatch.setattr("agent.learned.fit.BINARY_LEARNER", "lightgbm")
+    model, card = fit_model(ts, cases, load_settings(), {})
+    assert model.actionable.booster is not None and card["cv_metrics"]["sar_caught"] == 1.0
+    assert model.predict(ts.X[50:51])[0].disposition != "close"
+
+
 def test_a_single_class_target_is_a_constant_and_too_few_cases_are_refused() -> None:
     ts, cases = toy()
     only = [i for i, d in enumerate(ts.disposition) if d != "escalate"]
     sub = ts.subset(only)
     model, _ = fit_model(sub, [cases[i] for i in only], load_settings(), {})
-    assert model.sar.booster is not None
+    assert model.sar.constant is None and model.actionable.constant is None
     with pytest.raises(InputInvalid, match="too few"):
         fit_model(ts.subset(list(range(5))), cases[:5], load_settings(), {})
     with pytest.raises(InputInvalid, match="both benign"):

@@ -41,6 +41,7 @@ from agent.cli import (
     features,
     filing,
     index,
+    model,
     playbooks,
     requests,
     tools,
@@ -57,7 +58,7 @@ COMMAND_MODULES = (
     # top-level commands
     alerts, demo, tools, cases, filing, triage, chat, index,
     # groups: sleuth <group> <command>
-    data, eval, features, bench, workspace, playbooks, actions, requests, audit,
+    data, eval, features, model, bench, workspace, playbooks, actions, requests, audit,
 )
 """Every command module; each contributes its `app` (a named group, or top-level commands)."""
 

@@ -13,7 +13,7 @@ from agent.cli.common import AsOption, HomeOption, JsonOption, console, settings
 
 app = typer.Typer()
 
-ModelOption = typer.Option(None, "--model", "-m", help="rules, local or openai:<model> (default $SLEUTH_MODEL or rules).")
+ModelOption = typer.Option(None, "--model", "-m", help="rules, learned, local or openai:<model> (default $SLEUTH_MODEL or rules).")
 
 
 @app.command("investigate")

@@ -13,7 +13,7 @@ app = typer.Typer()
 
 @app.command("chat")
 def chat(alert: str | None = typer.Option(None, "--alert", "-a", help="Open this alert first."),
-         model: str | None = typer.Option(None, "--model", "-m", help="local (default), rules or openai:<model>."),
+         model: str | None = typer.Option(None, "--model", "-m", help="local (default), rules, learned or openai:<model>."),
          thread: str = typer.Option("default", "--thread", "-t", help="Conversation to start or resume."),
          as_name: str | None = AsOption, home: Path | None = HomeOption) -> None:
     """Chat with the agent about alerts, accounts and addresses (slash commands: /help)."""

@@ -39,7 +39,9 @@ def _headline_table(log: RunLog) -> Any:
 @app.command("run")
 def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL of labelled alerts)."),
         model: str | None = typer.Option(None, "--model", "-m",
-                                         help="rules, local, openai:<model>, or the baseline escalate-all."),
+                                         help="rules, learned, local, openai:<model>, or the baseline escalate-all."),
+        cv: int | None = typer.Option(None, "--cv", help="With --model learned: K-fold cross-validation; each fold is "
+                                                         "scored by a model trained on the other K-1 folds only."),
         limit: int | None = typer.Option(None, "--limit", "-n", help="Only the first N cases."),
         workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel worker processes (default 2)."),
         repeats: int = typer.Option(1, "--repeats", help="Judgements per narrative (with --judge): mean and spread."),
@@ -88,7 +90,12 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
 
     start = time.perf_counter()
     try:
-        log, run_dir = run_eval(opts, settings, on_start=on_start, on_case=on_case)
+        if cv is not None:
+            from evals.cv import run_cv
+
+            log, run_dir = run_cv(opts, settings, cv, on_start=on_start, on_case=on_case)
+        else:
+            log, run_dir = run_eval(opts, settings, on_start=on_start, on_case=on_case)
     except KeyboardInterrupt:
         progress.stop()
         if "run_dir" in state:

@@ -55,7 +55,7 @@ def summary_tables(records: list[dict[str, Any]]) -> list[Any]:
 
 @app.command("triage")
 def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a file of alert ids."),
-           model: str | None = typer.Option(None, "--model", "-m", help="rules, local or openai:<model>."),
+           model: str | None = typer.Option(None, "--model", "-m", help="rules, learned, local or openai:<model>."),
            workers: int | None = typer.Option(None, "--workers", "-w", help="Parallel workers (default 2)."),
            out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (default <home>/triage)."),
            resume: bool = typer.Option(False, "--resume", help="Continue a run: skip finished alerts."),

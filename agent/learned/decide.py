@@ -2,7 +2,8 @@
 
 The prediction is recorded in the case's evidence ledger as one `learned_model` item: its facts are
 the probabilities and the thresholds, its rows the features that drove the disposition and the
-typology (value and log-odds contribution from LightGBM's `pred_contrib`). The rationale and the
+typology (value and contribution: the trees' path decomposition, or LightGBM's `pred_contrib`
+in log-odds when that learner is chosen). The rationale and the
 narrative cite that item's id, so every decision names its features.
 """
 
@@ -16,7 +17,7 @@ from agent.report import CaseDecision
 from tools.evidence import Evidence
 
 TOOL = "learned_model"
-COLUMNS = ["part", "feature", "value", "contribution_log_odds", "description"]
+COLUMNS = ["part", "feature", "value", "contribution", "description"]
 
 
 def _value(d: Driver) -> str:
@@ -25,10 +26,9 @@ def _value(d: Driver) -> str:
 
 def predict_alert(ctx: InvestigationContext, model: LearnedModel, alert_id: str) -> Prediction:
     """The model's prediction for one alert, from features the store computes now."""
-    from agent.learned.features import feature_matrix
+    from agent.learned.features import profile_of, row
 
-    _, X = feature_matrix(ctx.db, [alert_id], model.features)
-    return model.predict(X)[0]
+    return model.predict(row(ctx.db, alert_id, model.features, profile_of(ctx.settings)))[0]
 
 
 def record_prediction(ctx: InvestigationContext, model: LearnedModel, alert_id: str) -> tuple[Prediction, Evidence]:

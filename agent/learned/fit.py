@@ -1,9 +1,13 @@
 """Fit the learned backend's three models and measure them out of fold.
 
-P(actionable) and P(sar) are binary LightGBM models over every training case; the typology is a
-multiclass LightGBM model over the actionable ones. The data are small (a hidden dataset of ~150
-alerts gives ~100 training cases, 3-8 per typology), so the trees are shallow, leaves may hold
-few cases and L2 regularisation does the rest; a target with one class becomes a constant.
+P(actionable) and P(sar) are binary models over every training case: extremely randomised trees
+by default, or LightGBM gradient-boosted trees (`BINARY_LEARNER`; chosen by measurement on six
+generator worlds at ~90 training cases, docs/learned-model.md); the typology is a forest of
+extremely randomised trees over the actionable ones (`forest`: with 2-5 cases per typology,
+boosting cannot split). The data
+are small (a hidden dataset of ~150 alerts gives ~100 training cases), so the boosted trees are
+shallow, leaves may hold few cases and L2 regularisation does the rest; a target with one class
+becomes a constant.
 
 Cross-fitting: every training case also gets an out-of-fold (OOF) prediction from a model trained
 on the other folds. The OOF scores fit the Platt calibration of the two binary models, choose the
@@ -20,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from agent.learned.forest import Forest
 
 SEED = 7
 MAX_FOLDS = 5
@@ -64,50 +70,58 @@ def gbm_params(n: int, objective: str = "binary", num_class: int | None = None) 
 
 
 ROUNDS = 120
+#: Learner of the two binary models: "lightgbm" or "extratrees" (see docs/learned-model.md for the measurement).
+BINARY_LEARNER = "extratrees"
+FOREST_CLIP = 0.005
 
 
 class Binary:
-    """A binary model: a booster (or a constant when the target has one class) and its Platt scaling."""
+    """A binary model: a LightGBM booster or a forest (or a constant when the target has one class),
+    and its Platt scaling."""
 
-    def __init__(self, booster: Any | None, constant: float | None, a: float = 1.0, b: float = 0.0) -> None:
-        self.booster, self.constant, self.a, self.b = booster, constant, a, b
+    def __init__(self, booster: Any | None, constant: float | None, a: float = 1.0, b: float = 0.0,
+                 forest: Forest | None = None) -> None:
+        self.booster, self.constant, self.a, self.b, self.forest = booster, constant, a, b, forest
 
     def raw(self, X: np.ndarray) -> np.ndarray:
+        if self.forest is not None:
+            p = np.clip(self.forest.proba(X)[:, -1], FOREST_CLIP, 1 - FOREST_CLIP)
+            return np.log(p / (1 - p))
         if self.booster is None:
             return np.full(len(X), 0.0)
         return np.asarray(self.booster.predict(X, raw_score=True), dtype=float)
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        if self.booster is None:
+        if self.booster is None and self.forest is None:
             return np.full(len(X), float(self.constant))
         return 1 / (1 + np.exp(-(self.a * self.raw(X) + self.b)))
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
-        """Per-feature log-odds contributions (last column: the bias), before calibration."""
+        """Per-feature contributions (last column: the bias), before calibration: log-odds for a
+        booster, probability for a forest."""
+        if self.forest is not None:
+            return self.forest.contributions(X, len(self.forest.classes) - 1)
         if self.booster is None:
             return np.zeros((len(X), X.shape[1] + 1))
         return np.asarray(self.booster.predict(X, pred_contrib=True), dtype=float)
 
 
 class Multiclass:
-    """The typology model: classes and a softmax booster (or one constant class)."""
+    """The typology model: classes and a forest (or one constant class)."""
 
-    def __init__(self, classes: list[str], booster: Any | None) -> None:
-        self.classes, self.booster = classes, booster
+    def __init__(self, classes: list[str], forest: Forest | None) -> None:
+        self.classes, self.forest = classes, forest
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        if self.booster is None:
+        if self.forest is None:
             return np.ones((len(X), 1))
-        out = np.asarray(self.booster.predict(X), dtype=float)
-        return out.reshape(len(X), len(self.classes))
+        return self.forest.proba(X)
 
     def contributions(self, X: np.ndarray, k: int) -> np.ndarray:
-        """Per-feature contributions to class k's raw score (last column: the bias)."""
-        d = X.shape[1] + 1
-        if self.booster is None:
-            return np.zeros((len(X), d))
-        out = np.asarray(self.booster.predict(X, pred_contrib=True), dtype=float)
-        return out[:, k * d:(k + 1) * d]
+        """Per-feature contributions to class k's probability (last column: the bias)."""
+        if self.forest is None:
+            return np.zeros((len(X), X.shape[1] + 1))
+        return self.forest.contributions(X, k)
 
 
 def _train(X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> Any:
@@ -133,8 +147,10 @@ def fit_binary(X: np.ndarray, y: np.ndarray, calib: tuple[float, float] | None =
     pos = int(y.sum())
     if pos == 0 or pos == len(y):
         return Binary(None, float(pos > 0))
-    booster = _train(X, y.astype(float), gbm_params(len(y)))
     a, b = calib or (1.0, 0.0)
+    if BINARY_LEARNER == "extratrees":
+        return Binary(None, None, a, b, forest=Forest.fit(X, [int(v) for v in y], SEED))
+    booster = _train(X, y.astype(float), gbm_params(len(y)))
     return Binary(booster, None, a, b)
 
 
@@ -143,10 +159,8 @@ def fit_multiclass(X: np.ndarray, labels: list[str]) -> Multiclass:
     classes = sorted(set(labels))
     if len(classes) <= 1:
         return Multiclass(classes or ["none"], None)
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[t] for t in labels], dtype=float)
-    booster = _train(X, y, gbm_params(len(y), "multiclass", len(classes)))
-    return Multiclass(classes, booster)
+    forest = Forest.fit(X, labels, SEED)
+    return Multiclass(forest.classes, forest)
 
 
 def folds(strata: list[str], k: int = MAX_FOLDS, seed: int = SEED) -> list[np.ndarray]:
@@ -186,7 +200,7 @@ def out_of_fold(ts: TrainingSet, k: int = MAX_FOLDS) -> OutOfFold:
         Xtr, Xte = ts.X[train], ts.X[test]
         for y, out in ((act, raw_act), (sar, raw_sar)):
             m = fit_binary(Xtr, y[train])
-            out[test] = m.raw(Xte) if m.booster is not None else (m.constant * 20 - 10)
+            out[test] = m.raw(Xte) if m.constant is None else (m.constant * 20 - 10)
         tr_act = [i for i in train if ts.actionable[i]]
         mc = fit_multiclass(ts.X[tr_act], [ts.typology[i] for i in tr_act])
         te_act = [i for i in test if ts.actionable[i]]

@@ -1,7 +1,7 @@
 """A trained learned-backend model: its three parts, thresholds and features, and how it scores.
 
-Stored as plain JSON (LightGBM's own text format inside, Platt coefficients, thresholds): no
-pickle, so loading a model folder can only ever read numbers and trees.
+Stored as plain JSON (LightGBM's own text format inside, the forests' node arrays, Platt
+coefficients, thresholds): no pickle, so loading a model folder can only ever read numbers and trees.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from agent.learned.fit import Binary, Fitted, Multiclass
+from agent.learned.forest import Forest
 from agent.learned.thresholds import disposition
 
 MODEL_FILE = "model.json"
@@ -109,11 +110,13 @@ class LearnedModel:
     # -- storage --------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         def binary(m: Binary) -> dict[str, Any]:
-            return {"booster": _text(m.booster), "constant": m.constant, "platt": [m.a, m.b]}
+            return {"booster": _text(m.booster), "constant": m.constant, "platt": [m.a, m.b],
+                    "forest": m.forest.to_json() if m.forest is not None else None}
 
         return {"model_id": self.model_id, "features": self.features, "descriptions": self.descriptions,
                 "actionable": binary(self.actionable), "sar": binary(self.sar),
-                "typology": {"classes": self.typology.classes, "booster": _text(self.typology.booster)},
+                "typology": {"classes": self.typology.classes,
+                             "forest": self.typology.forest.to_json() if self.typology.forest is not None else None},
                 "thresholds": {"close_below": self.close_below, "sar_at": self.sar_at},
                 "training_alert_ids": sorted(self.training_alert_ids)}
 
@@ -129,9 +132,11 @@ class LearnedModel:
         d = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
 
         def binary(b: dict[str, Any]) -> Binary:
-            return Binary(_booster(b["booster"]), b["constant"], *b["platt"])
+            forest = Forest.from_json(b["forest"]) if b.get("forest") else None
+            return Binary(_booster(b["booster"]), b["constant"], *b["platt"], forest=forest)
 
         return cls(d["model_id"], d["features"], d["descriptions"], binary(d["actionable"]), binary(d["sar"]),
-                   Multiclass(d["typology"]["classes"], _booster(d["typology"]["booster"])),
+                   Multiclass(d["typology"]["classes"],
+                              Forest.from_json(d["typology"]["forest"]) if d["typology"]["forest"] else None),
                    d["thresholds"]["close_below"], d["thresholds"]["sar_at"],
                    frozenset(d["training_alert_ids"]), folder)

@@ -42,14 +42,14 @@ def cases_hash(cases: list[LabelledCase]) -> str:
     return hashlib.sha256("\n".join(sorted(case_hash(c) for c in cases)).encode()).hexdigest()
 
 
-def training_set(db: Any, cases: list[LabelledCase]) -> TrainingSet:
+def training_set(db: Any, cases: list[LabelledCase], settings: Settings) -> TrainingSet:
     """Feature rows from the workspace for the cases' alerts, with the labels from the cases."""
-    from agent.learned.features import feature_matrix
+    from agent.learned.features import feature_matrix, profile_of
 
     ids = [c.alert_id for c in cases]
     if len(set(ids)) != len(ids):
         raise InputInvalid("the case file names an alert more than once")
-    names, X = feature_matrix(db, ids)
+    names, X = feature_matrix(db, ids, profile=profile_of(settings))
     return TrainingSet(ids, names, X, [c.disposition for c in cases], [c.typology for c in cases])
 
 
@@ -118,6 +118,13 @@ def fit_model(ts: TrainingSet, cases: list[LabelledCase], settings: Settings,
     model_id = f"m-{created.strftime('%Y%m%d-%H%M%S')}-{h[:8]}"
     model = LearnedModel.from_fitted(model_id, ts.features, descriptions, fitted, th.close_below, th.sar_at,
                                      ts.alert_ids)
+    from agent.learned import forest
+    from agent.learned.fit import BINARY_LEARNER, SEED
+
+    binary_kind = "LightGBM binary" if BINARY_LEARNER == "lightgbm" else f"extra trees ({forest.TREES}) binary"
+    contrib_kind = ("LightGBM pred_contrib (log-odds) for the binary models" if BINARY_LEARNER == "lightgbm" else
+                    "tree path decomposition (probability) for the binary models") + \
+        "; tree path decomposition (probability) for the typology"
     counts: dict[str, int] = {}
     for c in cases:
         key = f"{c.disposition}:{c.typology}" if c.disposition != "close" else "close"
@@ -125,11 +132,16 @@ def fit_model(ts: TrainingSet, cases: list[LabelledCase], settings: Settings,
     card = {
         "model_id": model_id, "created_at": created.isoformat(timespec="seconds"), "library": versions(),
         "features": [{"name": n, "description": descriptions.get(n, "")} for n in ts.features],
+        "jurisdiction": getattr(settings, "jurisdiction", None),
         "training": {"n_cases": len(cases), "cases_sha256": h, "label_counts": dict(sorted(counts.items())),
                      "alert_ids": sorted(ts.alert_ids)},
-        "models": {"actionable": "LightGBM binary, Platt-calibrated", "sar": "LightGBM binary, Platt-calibrated",
-                   "typology": f"LightGBM multiclass over actionable cases ({len(fitted.typology.classes)} classes)",
-                   "params": gbm_params(len(cases)), "rounds": ROUNDS,
+        "models": {"actionable": f"{binary_kind}, Platt-calibrated", "sar": f"{binary_kind}, Platt-calibrated",
+                   "typology": f"extra trees ({forest.TREES}) over actionable cases ({len(fitted.typology.classes)} "
+                               "classes)",
+                   "contributions": contrib_kind,
+                   "params": gbm_params(len(cases)) if BINARY_LEARNER == "lightgbm" else
+                   {"trees": forest.TREES, "seed": SEED, "transform": "sign(x) * log1p(|x|), missing as 0"},
+                   "rounds": ROUNDS if BINARY_LEARNER == "lightgbm" else None,
                    "platt": {"actionable": [fitted.actionable.a, fitted.actionable.b],
                              "sar": [fitted.sar.a, fitted.sar.b]}},
         "thresholds": {**asdict(th), "method": METHOD},
@@ -189,7 +201,7 @@ def train(settings: Settings, cases_path: Path, out: Path | None = None) -> tupl
         raise WorkspaceMissing(f"no workspace database at {settings.db_path}: run `sleuth workspace ensure` "
                                "(or `sleuth data load DIR`) first")
     with Database.open(settings) as db:
-        ts = training_set(db, cases)
+        ts = training_set(db, cases, settings)
     model, card = fit_model(ts, cases, settings, descriptions())
     card["training"]["cases_file"] = str(cases_path)
     folder = out or settings.models_dir / model.model_id
