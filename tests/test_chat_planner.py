@@ -269,6 +269,10 @@ def test_the_plan_time_limit_holds_inside_the_streaming_graph(
             record = s.last_trace()[0]
             assert "Timeout" in record["errors"][0] and record["plan_source"] == "rules"
             assert [t for t, _ in tools] == ["alerts"]
+            _, tools, _ = ask(s, f"any alerts on {sample['account']}?")  # the busy server is not asked again
+            record = s.last_trace()[0]
+            assert "model_call" not in record and "model not asked" in record["floor_changes"][0]
+            assert [t for t, _ in tools] == ["alerts"]
         finally:
             s.close()
     finally:

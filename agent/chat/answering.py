@@ -27,6 +27,8 @@ from agent.chat.entities import Period, Slots, extract
 from agent.chat.planner import Plan, merge, rules_plan
 from tools.evidence import Evidence
 
+MODEL_PAUSE_S = 300  # after a timed-out plan call, how long the model is not asked again
+
 
 def _question(state: dict[str, Any]) -> str:
     return next((str(m.content) for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), "")
@@ -86,8 +88,18 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
                               "rules_plan": [c.as_dict() for c in floor.calls], "rules_notes": floor.notes}
     plan = floor
     mode = ctx.settings.chat_model_plan
-    if ctx.model is not None and ctx.style == "router" and (slots.targets() or subject) and (
-            mode == "always" or not floor.calls or floor.notes and _open_choice(floor)):
+    pause: dict[str, Any] = {}
+    wants_model = ctx.model is not None and ctx.style == "router" and bool(slots.targets() or subject) and (
+        mode == "always" or not floor.calls or bool(floor.notes) and _open_choice(floor))
+    paused_until = state.get("model_paused_until")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if wants_model and paused_until and now < dt.datetime.fromisoformat(paused_until):
+        # A local server that timed out is still working on the abandoned request (llama.cpp serves one at a
+        # time): asking again now would only wait out another time limit.
+        wants_model = False
+        record |= {"floor_changes": [f"model not asked: its last plan call timed out; the rules plan answers "
+                                     f"until {paused_until[:19]} UTC"]}
+    if wants_model:
         from agent.chat.model_planner import model_plan
         from agent.llm.router import ModelCallFailed
         from agent.prompts import PROMPT_VERSION
@@ -98,6 +110,8 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
             mp = model_plan(ctx.model, question, slots, subject, ctx.settings.chat_plan_timeout_s)
         except ModelCallFailed as e:
             record |= {"errors": [str(e)], "floor_changes": ["model call failed: the rules plan answers"]}
+            if "Timeout" in str(e):
+                pause = {"model_paused_until": (now + dt.timedelta(seconds=MODEL_PAUSE_S)).isoformat()}
         else:
             calls, changes = merge(mp.calls, floor, slots) if mp.calls else (floor.calls, [])
             source = "model" if mp.calls and not changes else "model+rules floor" if mp.calls else \
@@ -115,7 +129,7 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
         new_subject["account"] = slots.accounts[0]
     return {"plan": {"calls": [c.as_dict() for c in plan.calls], "period": _period_dict(slots.period),
                      "unknown_ids": slots.unknown_ids},
-            "subject": new_subject, "trace": [record]}
+            "subject": new_subject, "trace": [record], **pause}
 
 
 def run_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class ChatState(TypedDict, total=False):
     subject: dict[str, str]
     plan: dict[str, Any]
     results: list[dict[str, Any]] | None
+    model_paused_until: str
     trace: Annotated[list[dict[str, Any]], operator.add]
 
 
