@@ -40,7 +40,7 @@ NARRATIVE_SYSTEM = (
     "clear, chronological narrative answering who, what, when, where, why and how. Rules: use ONLY "
     "facts from the sheet; copy every amount, date, account id, transaction id and address exactly; end "
     "every sentence that states a fact with the evidence ids of the sheet line it comes from, like [E2]; "
-    "no new numbers, no speculation. Keep the paragraph labels (Subject:, Activity:, ...). "
+    "no new numbers, no speculation. Keep the paragraph order (who; what and when; where; why; how; conclusion). "
     + UNTRUSTED_RULE
 )
 

@@ -80,7 +80,7 @@ def test_narrative_fully_grounded(rules_run: tuple[Settings, dict[str, CaseRepor
         assert v.unsupported == [], (alert_id, v.unsupported)
         assert v.claims_checked > 0 and v.claims_supported == v.claims_checked
         assert not v.revised
-        assert "Conclusion:" in report.narrative, alert_id
+        assert "Taken together, the activity" in report.narrative, alert_id  # the conclusion
         recheck = verify(report.narrative, {e.id: e for e in report.evidence})
         assert recheck.unsupported == [] and recheck.checked == v.claims_checked
 
