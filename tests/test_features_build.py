@@ -97,3 +97,26 @@ def test_prefetched_rows_are_the_statement_s_rows(tmp_path: Path) -> None:
     forget(db)
     assert alert_features(db, "AL-2", us) == full["AL-2"]  # computed alone
     assert len(FEATURES) == len(full["AL-2"])
+
+
+def test_a_build_file_can_be_held(tmp_path: Path) -> None:
+    import pytest
+
+    from tools.db import Database
+    from tools.errors import InputInvalid
+    from tools.features import hold_parquet
+    from tools.features.held import held_table
+
+    home = _workspace(tmp_path / "ws")
+    out = tmp_path / "f.parquet"
+    assert CliRunner().invoke(app, ["features", "build", "--home", str(home), "--out", str(out)]).exit_code == 0
+    db = Database(load_settings(home=home).db_path)
+    assert hold_parquet(db, out) == 2
+    glob = JURISDICTIONS["global"]
+    assert held_table(db, ["AL-1", "AL-2"], glob, 30).equals(compute_features(db, ["AL-1", "AL-2"], glob,
+                                                                                use_held=False))
+    table = pq.read_table(out)
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"sleuth.features.digest": b"x"}), bad)
+    with pytest.raises(InputInvalid):
+        hold_parquet(db, bad)

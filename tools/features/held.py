@@ -73,6 +73,34 @@ def alert_features(db: Any, alert_id: str, profile: JurisdictionProfile | None =
     return {name: row[name] for name in FEATURE_NAMES}
 
 
+def hold_parquet(db: Any, path: Any) -> int:
+    """Hold the rows of a `sleuth features build` file (its metadata names the jurisdiction and the
+    window; the feature-set digest must be this code's, else InputInvalid): a run that builds its
+    whole backlog once (about 9 CPU s for 5,000 alerts at 10M transactions, where a 64-alert batch
+    costs about 2.6) hands the file to its workers instead of each batch prefetching."""
+    import pyarrow.parquet as pq
+
+    from tools.errors import InputInvalid
+    from tools.features.build import feature_set_digest
+    from tools.features.query import Query
+    from tools.settings import JURISDICTIONS
+
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    try:
+        profile = JURISDICTIONS[meta["sleuth.features.jurisdiction"]]
+        window = int(meta["sleuth.features.window_days"])
+    except (KeyError, ValueError) as e:
+        raise InputInvalid(f"{path}: not a `sleuth features build` file (no feature metadata)") from e
+    if meta.get("sleuth.features.digest") != feature_set_digest(Query(profile=profile, window_days=window)):
+        raise InputInvalid(f"{path}: built by another version of the feature definitions; build it again")
+    rows = {r.pop("alert_id"): {n: r[n] for n in FEATURE_NAMES} for r in table.to_pylist()}
+    held = _store(db, profile, window)
+    with _LOCK:
+        held.update(rows)
+    return len(rows)
+
+
 def forget(db: Any) -> None:
     """Drop what is held for this connection (tests compare both paths)."""
     with _LOCK:
