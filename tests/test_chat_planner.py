@@ -68,6 +68,8 @@ def test_extraction_checks_ids_against_the_workspace(db: Database, sample: dict[
     assert slots.unknown_ids == ["ACC-999999"] and slots.addresses == [sample["listed"]]
     assert slots.hops == 3 and slots.period and slots.period.days == 14
     assert slots.direction == "out" and slots.min_usd == 5000
+    short = sample["account"].split("-")[0] + "-" + str(int(sample["account"].split("-")[1]))  # ACC-4 for ACC-000004
+    assert extract(db, f"who is {short}?", END).accounts == [sample["account"]]
 
 
 @pytest.mark.parametrize(("text", "label"), [
@@ -113,12 +115,12 @@ def test_plan_uses_the_subject_for_follow_ups_and_screens_addresses(db: Database
     assert plan.calls == [Call("counterparties", sample["account"], "both")]
     q = f"is {sample['listed']} risky?"
     assert rules_plan(q, extract(db, q, END), {}).calls == [Call("screen", sample["listed"])]
-    q = "show me the last 5 transactions of ACC-1"
+    q = "show me its last 5 transactions"
     assert rules_plan(q, extract(db, q, END), {"account": sample["account"]}).calls == [
         Call("payments", sample["account"], "both", None, "recent")]
     q = f"which accounts paid {sample['listed']}?"  # an address's senders: its own flows, one hop back
     assert rules_plan(q, extract(db, q, END), {}).calls == [Call("trace", sample["listed"], "in", 1)]
-    q = "follow ACC-1 for 3 hops"
+    q = "follow it for 3 hops"
     assert rules_plan(q, extract(db, q, END), {"account": sample["account"]}).calls[0].hops == 3
 
 
@@ -174,6 +176,8 @@ def test_rules_backend_answers_with_cited_evidence_and_negative_findings(
         assert tools == [("counterparties", "E3")] and sample["no_alert"] in answer
         record = s.last_trace()[0]
         assert record["turn"] == "chat_plan" and record["plan_source"] == "rules" and "model_call" not in record
+        answer, tools, _ = ask(s, "any alerts on ACC-999999999?")  # not swapped for the subject
+        assert tools == [] and "ACC-999999999 is not an account, alert or transaction id" in answer
     finally:
         s.close()
 

@@ -179,6 +179,8 @@ def compose_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]
                  "/case ALERT, and I will look it up. No tool was run for this question.")
     evidence = [ev for _, ev in pairs]
     checked = check_answer(draft, evidence, {ev.id: call.tool for call, ev in pairs})
+    if not pairs:  # no tool ran: a fixed reply that only echoes the ids the investigator typed
+        checked.text, checked.removed = draft, []
     text = checked.text or "The evidence did not support an answer I could verify; see the tool results above."
     for piece in re.findall(r"\S+\s*", text):
         write({"event": "token", "text": piece})

@@ -115,8 +115,24 @@ def _ids(db: Database, question: str, slots: Slots) -> None:
             slots.alerts.append(alerts[key])
         elif key in txns:
             slots.txns.append(txns[key])
+        elif padded := _padded(db, f):
+            getattr(slots, padded[1]).append(padded[0])
         elif re.search(r"\d{3,}", f) and not re.fullmatch(r"(?i)(?:TM|P2P|EXPO|VEL)-.*", f):
             slots.unknown_ids.append(f)
+
+
+def _padded(db: Database, ident: str) -> tuple[str, str] | None:
+    """An id typed without its leading zeros ("ACC-491" for ACC-000491), when exactly one stored id fits."""
+    m = re.fullmatch(r"([A-Za-z]+)-0*(\d{1,8})", ident)
+    if not m:
+        return None
+    tries = [f"{m.group(1)}-{m.group(2).zfill(w)}" for w in range(len(m.group(2)), 10)]
+    for table, column, slot in (("accounts", "account_id", "accounts"), ("alerts", "alert_id", "alerts"),
+                                ("transactions", "txn_id", "txns")):
+        found = set(_known(db, table, column, tries).values())
+        if len(found) == 1:
+            return found.pop(), slot
+    return None
 
 
 def _period(question: str, data_end: dt.datetime) -> Period | None:

@@ -110,7 +110,7 @@ def intents(question: str) -> list[str]:
 def subject_targets(slots: Slots, subject: dict[str, str]) -> list[tuple[str, str]]:
     """The entities a question is about: its own, else the conversation's subject."""
     targets = slots.targets()
-    if targets:
+    if targets or slots.unknown_ids:  # an id that is not in the workspace is reported, not swapped for the subject
         return targets
     return [(v, k) for k, v in subject.items() if v and k in DEFAULT_FOR_KIND][:1]
 
