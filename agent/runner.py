@@ -27,7 +27,6 @@ class Investigator:
 
         self.settings = settings
         self.model_name = model_name or settings.model
-        self.db = Database.open(settings)
         self.record = record
         self.learned: Any | None = None
         if model is not None:  # an injected chat model (tests): it reads the learned model's facts, if one is trained
@@ -45,6 +44,9 @@ class Investigator:
             self.model_name = f"{info.backend}:{info.model}" if info.backend != "rules" else "rules"
             self.fallback_reason = getattr(info, "reason", None)
             self.learned = info.learned
+        # opened after the backend: a backend error (no trained model, a bad endpoint) then leaves no
+        # connection behind, and the user sees its one line and nothing else
+        self.db = Database.open(settings)
         self.graph = build_graph()
 
     def context(self) -> InvestigationContext:
