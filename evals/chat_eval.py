@@ -51,7 +51,22 @@ class QuestionResult:
 
 
 def load_questions(path: Path = QUESTIONS, split: str = "all") -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The questions of one split; a malformed line is one clear error naming the file and line."""
+    from tools.errors import InputInvalid
+
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not (isinstance(row, dict) and row["question"] and isinstance(row["facts"], list)):
+                raise TypeError("question and a list of facts are required")
+            row["expected_tools"] = list(row["expected_tools"])
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise InputInvalid(f"{path}:{n}: not a question (JSON with question, expected_tools, facts): {e}") from e
+        row.setdefault("id", f"q{n}")
+        rows.append(row)
     return [r for r in rows if split == "all" or r.get("split") == split]
 
 
