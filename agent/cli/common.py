@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from tools.errors import InputInvalid
     from tools.settings import Settings
 
@@ -53,6 +55,26 @@ def progress_bar(title: str, stages: dict[str, tuple[float, float]] | None = Non
             bar.update(task, description=f"{title}: {stage}", completed=max(0.0, min(1.0, done)))
 
         yield update
+
+
+def batch_progress(label: str, *, pace: bool = False) -> Progress:
+    """The bar of a batch run (triage, eval): done/total, elapsed, eta and a live mix of outcomes.
+
+    Its tasks carry a `mix` field (and `pace`, when asked for) that the run's callback updates.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    pace_column = [TextColumn("{task.fields[pace]}")] if pace else []
+    return Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), *pace_column,
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[mix]}"),
+                    console=console)
 
 
 def fail_with_problems(err: InputInvalid) -> NoReturn:

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.cli.common import HomeOption, JsonOption, console, err_console, print_json, settings_from
+from agent.cli.common import (
+    HomeOption,
+    JsonOption,
+    batch_progress,
+    console,
+    err_console,
+    print_json,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from evals.log import RunLog
@@ -57,14 +65,6 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
     import time
 
     from rich.markup import escape
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     from evals.runner import RunOptions, run_eval
 
@@ -72,8 +72,7 @@ def run(cases: Path = typer.Option(..., "--cases", "-c", help="Case file (JSONL 
     opts = RunOptions(cases=cases, model=settings.model, limit=limit, workers=settings.workers, out=out,
                       resume=resume, judge=judge, repeats=repeats, retry_failed=retry_failed, engine=engine)
     state: dict[str, Any] = {"right": 0, "wrong": 0, "failed": 0}
-    progress = Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console)
+    progress = batch_progress("eval")
 
     def on_start(run_dir: Path, todo: int, done: int) -> None:
         state["run_dir"] = run_dir

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from agent.cli.common import AsOption, HomeOption, console, settings_from
+from agent.cli.common import AsOption, HomeOption, batch_progress, console, settings_from
 
 app = typer.Typer()
 
@@ -70,15 +70,6 @@ def triage(alerts: str = typer.Option("open", "--alerts", help="open, all, or a 
 def triage_command(alerts: str, model: str | None, workers: int | None, out: Path | None, resume: bool, fresh: bool,
                    home: Path | None, engine: str = "local", as_name: str | None = None) -> dict[str, Any]:
     """The body of `sleuth triage` (also used by `sleuth demo`)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from agent.triage import run_triage
 
     settings = settings_from(home, model=model, workers=workers, analyst=as_name)  # cases record who opened them
@@ -89,9 +80,7 @@ def triage_command(alerts: str, model: str | None, workers: int | None, out: Pat
         n_workers = 1
     out_dir = out or settings.home / "triage"
     counts: Counter[str] = Counter()
-    with Progress(TextColumn("[bold]triage[/]"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[pace]}"), TimeElapsedColumn(), TextColumn("eta"),
-                  TimeRemainingColumn(), TextColumn("{task.fields[mix]}"), console=console, transient=False) as bar:
+    with batch_progress("triage", pace=True) as bar:
         task = bar.add_task("triage", total=None, pace="", mix="")
         import time
 
