@@ -24,20 +24,18 @@ app = typer.Typer()
 
 
 def _when(value: str | None, flag: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.strip())
-    except ValueError as e:
-        raise InputInvalid(f"{flag} {value!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from e
+    """An optional `--since`/`--until` date (None when not given)."""
+    return None if value is None else parse_as_of(value, flag, "a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
 
 
-def parse_as_of(text: str) -> dt.datetime:
-    """An ISO date or date-time (`2026-10-01`, `2026-10-01T12:00`, `2026-10-01 12:00:00+02:00`)."""
+def parse_as_of(text: str, flag: str = "--as-of",
+                expected: str = "an ISO date or date-time (e.g. 2026-10-01T12:00)") -> dt.datetime:
+    """An ISO date or date-time (`2026-10-01`, `2026-10-01T12:00`, `2026-10-01 12:00:00+02:00`);
+    anything else is an InputInvalid naming the flag and what it expected."""
     try:
         return dt.datetime.fromisoformat(text.strip())
     except ValueError as e:
-        raise InputInvalid(f"--as-of {text!r} is not an ISO date or date-time (e.g. 2026-10-01T12:00)") from e
+        raise InputInvalid(f"{flag} {text!r} is not {expected}") from e
 
 
 def show_evidence(ev: Evidence, facts: bool = True) -> None:
