@@ -173,6 +173,73 @@ def train_zero_shot(test: World, train: list[World]) -> str | None:
     return None
 
 
+def _training_set(w: World, cases_path: Path, prefix: bool) -> tuple[Any, list[Any]]:
+    """A world's feature rows and labels (alert ids prefixed with the world's name when `prefix`)."""
+    from agent.learned.fit import TrainingSet
+    from agent.learned.train import training_set
+    from evals.dataset import load_cases
+    from tools.db import Database
+    from tools.settings import load_settings
+
+    cases = load_cases(cases_path).cases
+    with Database.open(load_settings(home=w.home)) as db:
+        ts = training_set(db, cases)
+    if not prefix:
+        return ts, cases
+    return (TrainingSet([f"{w.name}/{a}" for a in ts.alert_ids], ts.features, ts.X, ts.disposition, ts.typology),
+            [c.model_copy(update={"alert_id": f"{w.name}/{c.alert_id}"}) for c in cases])
+
+
+def _scores(model: Any, ts: Any) -> dict[str, Any]:
+    """The eval scorers' headline metrics for a model's predictions on a training set's rows."""
+    from evals.scorers import disposition as disp_scorer
+    from evals.scorers import typology as typ_scorer
+
+    d_rec, t_rec = [], []
+    for i, pred in enumerate(model.predict(ts.X)):
+        typ = "none" if pred.disposition == "close" else pred.typology
+        d_rec.append({"truth": ts.disposition[i], "pred": pred.disposition, "correct": pred.disposition == ts.disposition[i]})
+        t_rec.append({"truth": ts.typology[i], "pred": typ, "actionable": bool(ts.actionable[i]),
+                      "correct": typ == ts.typology[i]})
+    d, t = disp_scorer.aggregate(d_rec), typ_scorer.aggregate(t_rec)
+    return {**{k: d.get(k) for k, part, _ in METRICS if part == "disposition"},
+            "typology_macro_f1": t.get("typology_macro_f1")}
+
+
+def model_only(test: World, train: list[World], k: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Zero-shot and K-fold figures of the learned model alone (its calibrated thresholds, no
+    playbook hard-rule floor, no graph): minutes faster than the pipeline runs, same scorers."""
+    import numpy as np
+
+    from agent.learned.features import descriptions
+    from agent.learned.fit import TrainingSet, folds
+    from agent.learned.train import fit_model
+    from tools.settings import load_settings
+
+    settings, names = load_settings(home=test.home), descriptions()
+    target, target_cases = _training_set(test, test.cases, prefix=False)
+    parts = [_training_set(w, w.train_cases, prefix=True) for w in train]
+    combined = TrainingSet([a for p, _ in parts for a in p.alert_ids], parts[0][0].features,
+                           np.vstack([p.X for p, _ in parts]), [d for p, _ in parts for d in p.disposition],
+                           [t for p, _ in parts for t in p.typology])
+    zero, _ = fit_model(combined, [c for _, cs in parts for c in cs], settings, names)
+    zero_scores = _scores(zero, target)
+    records: list[tuple[int, Any]] = []
+    for held in folds([f"{c.disposition}:{c.typology}" for c in target_cases], k):
+        held_set = set(held.tolist())
+        train_idx = [i for i in range(len(target_cases)) if i not in held_set]
+        model, _ = fit_model(target.subset(train_idx), [target_cases[i] for i in train_idx], settings, names)
+        records += list(zip(sorted(held_set), model.predict(target.X[sorted(held_set)]), strict=True))
+    order = [i for i, _ in records]
+
+    class _Fixed:  # the held-out predictions in case order, scored like a model's
+        def predict(self, X: Any) -> list[Any]:
+            return [p for _, p in sorted(records, key=lambda r: r[0])]
+
+    cv_scores = _scores(_Fixed(), target.subset(sorted(order)))
+    return zero_scores, cv_scores
+
+
 def fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
@@ -197,6 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backends", default="rules,learned", help="rules, learned or both.")
     ap.add_argument("--cv", type=int, default=5, help="Folds of the in-world CV of the learned backend (0: skip).")
     ap.add_argument("--md", type=Path, default=None, help="Also write the table to this Markdown file.")
+    ap.add_argument("--learned-mode", choices=("pipeline", "model-only"), default="pipeline",
+                    help="pipeline: sleuth eval run (full graph, hard-rule floor); model-only: the model's "
+                         "predictions on the feature rows, scored by the same scorers (fast, no floor).")
     ap.add_argument("--reuse", action="store_true", help="Keep runs already finished under --work (else re-run).")
     args = ap.parse_args(argv)
     backends = {b.strip() for b in args.backends.split(",") if b.strip()}
@@ -213,7 +283,14 @@ def main(argv: list[str] | None = None) -> None:
         if "rules" in backends:
             rows.append((s, "rules", in_world + " (written for default)", eval_run(w, "rules", "rules", reuse=args.reuse)))
             print(rows[-1], flush=True)
-        if "learned" in backends:
+        if "learned" in backends and args.learned_mode == "model-only":
+            train = [worlds[t] for t in trains if t != s]
+            zero, cv = model_only(w, train, args.cv or 5)
+            names = ", ".join(t.spec for t in train)
+            rows.append((s, "learned (model only)", f"zero-shot (trained on {names})", zero))
+            rows.append((s, "learned (model only)", f"{args.cv or 5}-fold CV on its own labels", cv))
+            print(rows[-2], rows[-1], sep="\n", flush=True)
+        elif "learned" in backends:
             train = [worlds[t] for t in trains if t != s]
             try:
                 err = train_zero_shot(w, train)
