@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from agent.triage import RESULTS, read_results, run_triage
+from tests.kill_runs import finish, run_groups
 from tools.errors import InputInvalid
 from tools.settings import Settings
 
@@ -147,16 +148,13 @@ def test_kill_9_and_resume(home: Settings, reference: list[dict[str, Any]], tmp_
     env = {**os.environ, "SLEUTH_HOME": str(ws), "SLEUTH_MODEL": "rules"}
     rng = random.Random(20240601)
     kills_mid_run = 0
-    started: list[subprocess.Popen] = []
-    try:
+    with run_groups() as start:
         for i in range(10):
             cmd = [str(SLEUTH), "triage", "--alerts", "all", "--workers", "2", "--out", str(out)]
             if i:
                 cmd.append("--resume")
             before = count_records(results)
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)
-            started.append(proc)
+            proc = start(cmd, env)
             # Each restart pays the workers' start-up (imports, embedding model: ~10 s on 2 idle cores), so
             # six kills land early (start-up, compaction, pool spawn) and four after fresh progress.
             if i not in (1, 3, 5, 7):
@@ -181,14 +179,8 @@ def test_kill_9_and_resume(home: Settings, reference: list[dict[str, Any]], tmp_
                 time.sleep(0.1)
             assert not any(alive(w) for w in workers), f"orphaned workers after kill {i}"
             by_alert(read_results(results))  # never a finished alert twice, even between runs
-        final = subprocess.run([str(SLEUTH), "triage", "--alerts", "all", "--workers", "2", "--out", str(out),
-                                "--resume"], env=env, capture_output=True, text=True, timeout=600, check=False)
-        assert final.returncode == 0, final.stderr[-2000:]
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        finish([str(SLEUTH), "triage", "--alerts", "all", "--workers", "2", "--out", str(out), "--resume"], env,
+               timeout=600)
     assert kills_mid_run >= 5
     records = by_alert(read_results(results))
     assert sorted(records) == all_alerts(home)

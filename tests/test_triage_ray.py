@@ -20,6 +20,7 @@ pytest.importorskip("ray")
 
 from agent.report import comparable  # noqa: E402
 from agent.triage import RESULTS, read_results, run_triage  # noqa: E402
+from tests.kill_runs import finish, run_groups  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 
 SLEUTH = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "sleuth"
@@ -86,12 +87,9 @@ def test_ray_kill_9_driver_and_worker_then_resume(home: Settings, tmp_path: Path
     base = [str(SLEUTH), "triage", "--alerts", str(which), "--workers", "2", "--engine", "ray", "--out", str(out)]
     rng = random.Random(16)
     kills, killed_worker = 0, False
-    started: list[subprocess.Popen] = []
-    try:
+    with run_groups() as start:
         for i in range(10):
-            proc = subprocess.Popen(base + (["--resume"] if i else []), env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
-            started.append(proc)
+            proc = start(base + (["--resume"] if i else []), env)
             if i == 0:  # a worker dies after the first commit; Ray restarts it and its batch runs again
                 deadline = time.monotonic() + 600
                 while proc.poll() is None and time.monotonic() < deadline and not killed_worker:
@@ -111,14 +109,7 @@ def test_ray_kill_9_driver_and_worker_then_resume(home: Settings, tmp_path: Path
                 proc.wait()
                 kills += 1
             outcome(read_results(out / RESULTS))  # never an alert twice, even between runs
-        final = subprocess.run(base + ["--resume"], env=env, capture_output=True, text=True, timeout=900,
-                               check=False)
-        assert final.returncode == 0, final.stderr[-2000:]
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        finish(base + ["--resume"], env, timeout=900)
     assert killed_worker and kills >= 5
     records = read_results(out / RESULTS)
     assert sorted(r["alert_id"] for r in records) == sorted(ids)
