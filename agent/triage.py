@@ -187,7 +187,7 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
     from functools import partial
 
     from agent.batch.commitlog import append_batch, compact, locked
-    from agent.batch.engine import check_engine, drive
+    from agent.batch.engine import check_engine, drive, prepare_index_once
     from agent.store import CaseStore
 
     check_engine(engine)
@@ -207,10 +207,8 @@ def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, w
         write_s = 0.0
         store = CaseStore(settings)
         worker_settings = for_workers(settings, workers)
-        if items and workers > 1 and engine == "local":
-            from tools.playbooks.retrieve import prepare_index
-
-            prepare_index(worker_settings)  # a stale index is rebuilt once here, not by each worker at once
+        if items:
+            prepare_index_once(worker_settings, workers, engine)
         with open(path, "a", encoding="utf-8") as fh:
             def commit(finished: list[Finished]) -> None:
                 nonlocal first_at, new, write_s

