@@ -125,7 +125,7 @@ def _target_for(tool: str, targets: list[tuple[str, str]], focus_account: str | 
     return None
 
 
-def _options(tool: str, slots: Slots, question: str) -> tuple[str | None, int | None]:
+def _options(tool: str, slots: Slots) -> tuple[str | None, int | None]:
     if tool == "trace":
         direction = slots.direction if slots.direction in ("in", "out", "both") else "out"
         return direction, slots.hops or 2
@@ -156,7 +156,7 @@ def rules_plan(question: str, slots: Slots, subject: dict[str, str], alert_accou
             target = slots.addresses[0]
         if target is None:
             continue
-        direction, hops = _options(tool, slots, question)
+        direction, hops = _options(tool, slots)
         order = "recent" if tool == "payments" and RECENT_RE.search(question) else None
         calls.append(Call(tool, target, direction, hops, order))
     if slots.addresses and not any(c.tool in ("screen", "trace") for c in calls):
@@ -201,7 +201,7 @@ def validate_call(raw: dict, slots: Slots, subject: dict[str, str]) -> tuple[Cal
     direction = raw.get("direction") if raw.get("direction") in ("in", "out", "both") else None
     hops = raw.get("hops")
     hops = max(1, min(4, int(hops))) if isinstance(hops, int | float) else None
-    default_dir, default_hops = _options(tool, slots, "")
+    default_dir, default_hops = _options(tool, slots)
     if tool == "trace":
         return Call(tool, value, direction or default_dir, hops or default_hops), ""
     if tool in ("counterparties", "payments"):
