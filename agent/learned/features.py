@@ -21,13 +21,12 @@ def descriptions() -> dict[str, str]:
     """Feature name -> its documented description, from the store's registry."""
     from tools.features import FEATURES
 
-    items = FEATURES.values() if isinstance(FEATURES, dict) else FEATURES
-    return {f.name: f.description for f in items}
+    return {f.name: f.description for f in FEATURES}
 
 
 def profile_of(settings: Settings) -> Any | None:
     """The jurisdiction profile the features are measured against (training and scoring use the same)."""
-    return getattr(settings, "jurisdiction_profile", None)
+    return settings.jurisdiction_profile
 
 
 def feature_matrix(db: Any, alert_ids: list[str], names: list[str] | None = None,
