@@ -15,14 +15,16 @@ from tools.errors import NotFound
 from tools.settings import Settings
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never a mix."""
+def atomic_write(path: Path, text: str, *, fsync: bool = True) -> None:
+    """Write a file so readers see the old or the new content, never a mix (`fsync=False` when the
+    caller makes a batch durable with one `sync_folder`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -84,12 +86,8 @@ class CaseStore:
         atomically, all made durable by one sync, then their audit lines in one write and fsync."""
         if not cases:
             return
-        self.root.mkdir(parents=True, exist_ok=True)
         for case_id, text, _ in cases:
-            path = self.path(case_id)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
+            atomic_write(self.path(case_id), text, fsync=False)
         sync_folder(self.root)
         audit_many(self.settings, [("case_recorded", fields) for _, _, fields in cases])
 
