@@ -16,7 +16,7 @@ from typing import Literal
 from tools.db import Database
 from tools.errors import NotFound
 from tools.evidence import Evidence, EvidenceLedger
-from tools.graph.common import has_table, norm_entity
+from tools.graph.common import has_table, norm_entity, usd
 
 Direction = Literal["in", "out", "both"]
 
@@ -35,10 +35,6 @@ SELECT order_id, ts, CASE WHEN buyer = $account THEN 'buyer' ELSE 'seller' END A
        CASE WHEN buyer = $account THEN seller ELSE buyer END AS counterparty, asset, amount_usd, payment_method,
        status, third_party_payer
 FROM p2p_orders WHERE (buyer = $account OR seller = $account) AND ts >= $start AND ts <= $end ORDER BY ts"""
-
-
-def _usd(x: float) -> str:
-    return f"{x:,.2f} USD"
 
 
 def _span(start: dt.datetime, end: dt.datetime) -> str:
@@ -78,7 +74,7 @@ def transaction_detail(db: Database, ledger: EvidenceLedger, txn_id: str) -> Evi
     if not res.rows:
         raise NotFound(f"no transaction {txn_id!r} in the workspace")
     r = res.rows[0]
-    summary = (f"Transaction {r[0]} at {r[1]:%Y-%m-%d %H:%M:%S}: {r[2]} of {r[4]:g} {r[3]} ({_usd(r[5])}) "
+    summary = (f"Transaction {r[0]} at {r[1]:%Y-%m-%d %H:%M:%S}: {r[2]} of {r[4]:g} {r[3]} ({usd(r[5])}) "
                f"from {r[6]} to {r[7]}.")
     return ledger.record("transaction", {"txn_id": r[0]}, query=TXN_SQL, columns=res.columns, rows=[list(r)],
                          summary=summary, elapsed_ms=res.elapsed_ms)
@@ -101,8 +97,8 @@ def payments(db: Database, ledger: EvidenceLedger, account_id: str, start: dt.da
             top = max(mine, key=lambda r: (float(r[5] or 0), r[0]))
             facts[f"largest_{way}_usd"] = float(top[5])
             word = "received" if way == "in" else "sent"
-            parts.append(f"{len(mine)} payment(s) {way} totalling {_usd(total)}; the largest {word} was {top[0]} "
-                         f"of {_usd(float(top[5]))} on {top[1]:%Y-%m-%d %H:%M:%S} ({top[3]}, "
+            parts.append(f"{len(mine)} payment(s) {way} totalling {usd(total)}; the largest {word} was {top[0]} "
+                         f"of {usd(float(top[5]))} on {top[1]:%Y-%m-%d %H:%M:%S} ({top[3]}, "
                          f"{'from' if way == 'in' else 'to'} {top[6]})")
         else:
             parts.append(f"no payment {way}")
@@ -135,7 +131,7 @@ def p2p_orders(db: Database, ledger: EvidenceLedger, account_id: str, start: dt.
                f"{len(disputed)} disputed, {len(third)} paid by a third party.")
     flagged = charged + disputed
     if flagged:
-        summary += " " + "; ".join(f"{r[0]} {r[7]} {_usd(float(r[5]))} on {r[1]:%Y-%m-%d} with {r[3]}"
+        summary += " " + "; ".join(f"{r[0]} {r[7]} {usd(float(r[5]))} on {r[1]:%Y-%m-%d} with {r[3]}"
                                    for r in flagged[:8]) + "."
     ordered = flagged + [r for r in rows if r not in flagged]
     return ledger.record("p2p_orders", {"account_id": acct, "start": start, "end": end}, query=P2P_SQL,
