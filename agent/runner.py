@@ -10,10 +10,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from agent.context import ROUTER_MAX_STEPS, InvestigationContext
+from agent.context import InvestigationContext
 from agent.report import CaseReport
 from tools.errors import SleuthError
-from tools.evidence import EvidenceLedger
 from tools.settings import Settings
 
 
@@ -50,15 +49,12 @@ class Investigator:
         self.graph = build_graph()
 
     def context(self) -> InvestigationContext:
-        """A fresh per-case context (new evidence ledger)."""
+        """A fresh per-case context: its ledger and step/token budgets come from the settings in
+        `InvestigationContext.__post_init__`, the one place that derives them."""
         return InvestigationContext(
-            settings=self.settings, db=self.db, ledger=EvidenceLedger(self.settings.evidence_row_cap),
+            settings=self.settings, db=self.db,
             model=self.model, model_name=self.model_name, style=self.style,  # type: ignore[arg-type]
-            learned=self.learned,
-            max_steps=min(self.settings.investigate_max_steps, ROUTER_MAX_STEPS) if self.style == "router"
-            else self.settings.investigate_max_steps,
-            max_tokens=self.settings.investigate_max_tokens,
-            record=self.record)
+            learned=self.learned, record=self.record)
 
     def investigate(self, alert_id: str) -> CaseReport:
         """Run the whole graph for one alert and return its report."""
