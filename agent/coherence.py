@@ -1,9 +1,10 @@
-"""A deterministic check that a decision's rationale does not contradict the decision, in the spirit of
-the verifier: the disposition words it uses, the red flags it denies, the typology it names.
+"""A deterministic check that a model's rationale and case summary do not contradict the decision, in the
+spirit of the verifier: the disposition words they use, the red flags they deny, the typology they name.
 
 Why: a model's rationale is written before the playbook floor may raise its disposition ("The alert is
-closed ... There are no red flags" on a SAR with five red flags). An incoherent rationale is replaced by
-one written from the decision and its scorecard, and the trace says what was replaced and why.
+closed ... There are no red flags" on a SAR with five red flags), and the narrative's opening summary is
+what a reader sees first under the decision panel. Incoherent text is replaced by text written from the
+decision and its scorecard, and the trace says what was replaced and why.
 """
 
 from __future__ import annotations
@@ -58,13 +59,38 @@ def decision_rationale(decision: CaseDecision, red_flags: list[dict[str, Any]]) 
     return head
 
 
+def _flags(decision: CaseDecision, cards: dict[str, Any]) -> list[dict[str, Any]]:
+    """The red flags of the scorecard behind the decision (none when the decision's typology is another's)."""
+    chosen = cards.get("chosen") or {}
+    return list(chosen.get("red_flags") or []) if chosen.get("typology") == decision.typology else []
+
+
 def make_coherent(decision: CaseDecision, cards: dict[str, Any]) -> tuple[CaseDecision, dict[str, Any] | None]:
     """The decision with a coherent rationale, and a trace record when the rationale had to be replaced."""
-    chosen = cards.get("chosen") or {}
-    flags = list(chosen.get("red_flags") or []) if chosen.get("typology") == decision.typology else []
+    flags = _flags(decision, cards)
     issues = coherence_issues(decision.rationale, decision, flags)
     if not issues:
         return decision, None
     fixed = decision.model_copy(update={"rationale": decision_rationale(decision, flags)})
-    return fixed, {"guard": "coherence", "issues": issues, "rationale_before": decision.rationale,
-                   "rationale_after": fixed.rationale}
+    return fixed, {"guard": "coherence", "text": "rationale", "issues": issues,
+                   "rationale_before": decision.rationale, "rationale_after": fixed.rationale}
+
+
+def coherent_summary(narrative: str, template: str, decision: CaseDecision,
+                     cards: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """The narrative with a coherent opening summary, and a trace record when it had to be replaced.
+
+    The summary is the model's opening paragraph: the "Summary:" line a router-style model puts on top of
+    the template, or the first paragraph of a native model's prose. The template's own opening is
+    coherent by construction and left alone."""
+    opening, sep, rest = narrative.partition("\n\n")
+    if not opening.strip() or opening == template.partition("\n\n")[0]:
+        return narrative, None
+    flags = _flags(decision, cards)
+    issues = coherence_issues(opening, decision, flags)
+    if not issues:
+        return narrative, None
+    prefix = "Summary: " if opening.startswith("Summary:") else ""
+    after = prefix + decision_rationale(decision, flags)
+    return after + sep + rest, {"guard": "coherence", "text": "summary", "issues": issues,
+                                "summary_before": opening, "summary_after": after}

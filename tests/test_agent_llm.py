@@ -364,6 +364,46 @@ def test_router_summary_keeps_only_cited_sentences(agent_settings: Settings, cas
     assert run(agent_settings, case["alert_id"], fake).narrative == case["rules"].narrative
 
 
+def test_router_summary_that_contradicts_the_decision_is_rewritten(agent_settings: Settings,
+                                                                     case: dict[str, Any]) -> None:
+    """A cited summary that closes a SAR, denies its red flags and names another typology is replaced by one
+    written from the scorecard; the trace holds what the guard changed; the template below it stays."""
+    rules = case["rules"]
+    said = f"The alert on account {case['account']} is closed as mule network activity with no red flags [E1]."
+    fake = FakeChatModel([step("done"), decision("sar", rules.decision.typology), said])
+    report = run(agent_settings, case["alert_id"], fake)
+    fixed = next(t for t in report.trace if t.get("guard") == "coherence" and t.get("text") == "summary")
+    assert fixed["summary_before"] == f"Summary: {said}" and len(fixed["issues"]) == 3
+    first, rest = report.narrative.split("\n\n", 1)
+    assert first == fixed["summary_after"] and first.startswith("Summary: File a SAR for structuring")
+    assert rules.scorecards["chosen"]["red_flags"][0]["description"] in first and "no red flags" not in first
+    assert rest == rules.narrative
+    assert any(n.startswith("narrative: the summary contradicted the decision") for n in report.notes)
+
+
+def test_native_opening_that_contradicts_the_decision_is_rewritten(agent_settings: Settings,
+                                                                   case: dict[str, Any]) -> None:
+    said = f"No further action is needed on account {case['account']} [E1]."
+    fake = FakeChatModel([NATIVE_DONE, decision(), f"{said}\n\n{good_sentence(case)}"])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
+    fixed = next(t for t in report.trace if t.get("guard") == "coherence" and t.get("text") == "summary")
+    assert fixed["summary_before"] == said and fixed["summary_after"].startswith("File a SAR")
+    assert report.narrative == f"{fixed['summary_after']}\n\n{good_sentence(case)}"
+
+
+def test_coherent_summary_leaves_the_template_and_a_coherent_summary() -> None:
+    from agent.coherence import coherent_summary
+
+    sar = CaseDecision(disposition="sar", typology="structuring", risk_score=90, rationale="")
+    cards = {"chosen": {"typology": "structuring", "red_flags": [{"description": "x", "evidence_ids": ["E2"]}]}}
+    template = "The customer said the alert was closed before [E1].\n\nMore [E2]."
+    assert coherent_summary(template, template, sar, cards) == (template, None)
+    ok = "Summary: Deposits below the threshold suggest structuring [E2].\n\n" + template
+    assert coherent_summary(ok, template, sar, cards) == (ok, None)
+    text, fixed = coherent_summary("Summary: Benign [E2].\n\n" + template, template, sar, cards)
+    assert fixed and text == "Summary: File a SAR for structuring (risk 90/100). Red flags: x [E2].\n\n" + template
+
+
 def test_empty_narrative_falls_back_to_the_template(agent_settings: Settings, case: dict[str, Any]) -> None:
     fake = FakeChatModel([step("done"), decision("sar", case["rules"].decision.typology), ""])
     report = run(agent_settings, case["alert_id"], fake)

@@ -22,6 +22,19 @@ def _template(state: CaseState, playbooks: PlaybookSet) -> str:
                            pb.title if pb else None, pb.narrative.template if pb else None)
 
 
+def _coherent(update: dict[str, Any], state: CaseState, template: str) -> None:
+    """Replace a model summary that contradicts the decision (agent.coherence), noting and tracing it."""
+    from agent.coherence import coherent_summary
+    from agent.report import CaseDecision
+
+    update["narrative"], fixed = coherent_summary(update["narrative"], template, CaseDecision(**state["decision"]),
+                                                  state.get("scorecards", {}))
+    if fixed:
+        update.setdefault("trace", []).append(fixed)
+        update["notes"] = [*update.get("notes", []), "narrative: the summary contradicted the decision and was "
+                           "rewritten from the scorecard (" + "; ".join(fixed["issues"]) + ")"]
+
+
 def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Template narrative for rules; with a model, the model rewrites the template's facts as prose."""
     ctx = runtime.context
@@ -38,6 +51,7 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
             update["tokens"] = tokens
             if notes:
                 update["notes"] = notes
+            _coherent(update, state, template)
     return update
 
 
@@ -88,5 +102,6 @@ def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
         update["tokens"] = tokens
         if notes:
             update["notes"] = notes
+        _coherent(update, state, _template(state, ctx.playbooks))
         update["verification"] = {**(state.get("verification") or {}), "revised": True}
     return update
