@@ -1,6 +1,6 @@
 """`sleuth chat` in a real terminal (pexpect), with a scripted fake model (`--model fake:SCRIPT.json`):
 a question answered with a tool call, /case and /approve, Ctrl-C during a slowly streamed answer,
-/quit, and the same thread resumed by a second run."""
+/quit, and the same thread resumed by a second run; keys typed while an answer prints."""
 
 from __future__ import annotations
 
@@ -124,3 +124,22 @@ def test_chat_in_a_terminal(agent_settings: Settings, sar_case: dict[str, Any], 
     child.expect(PROMPT)
     quit_(child)
     assert time.monotonic() - start < 170
+
+
+def test_keys_typed_during_an_answer_are_not_echoed_among_its_lines(workspace_settings: Settings,
+                                                                     tmp_path: Path) -> None:
+    """A question typed while an answer streams shows once, whole, at the next prompt (it used to be echoed
+    by the terminal in pieces among the answer's lines, then drawn again by the prompt)."""
+    script = tmp_path / "script.json"
+    slow = " ".join(["slowly"] * 10)
+    script.write_text(json.dumps([{"sleep": 0.1, "text": f"The first clause shows at once. Then {slow}."}]))
+    child = spawn(workspace_settings.home, script, tmp_path / "terminal.log")
+    child.expect(PROMPT)
+    child.sendline("Tell me slowly")
+    child.expect("first clause")
+    child.send("typed ahead")
+    child.expect(PROMPT)
+    assert "typed ahead" not in clean(child.before)
+    child.expect("typed ahead")  # kept for the prompt, which draws it
+    child.sendcontrol("u")
+    quit_(child)

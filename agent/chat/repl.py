@@ -2,13 +2,15 @@
 
 Ctrl-C while an answer streams cancels that answer and returns to the prompt; Ctrl-C at the
 prompt clears the line; Ctrl-D (or /quit) leaves. History persists across sessions in the
-workspace; Esc then Enter inserts a newline for multi-line questions.
+workspace; Esc then Enter inserts a newline for multi-line questions. What is typed while an answer
+prints is not echoed by the terminal: it appears once, whole, at the next prompt.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 
@@ -34,6 +36,31 @@ def _reader(session: ChatSession) -> Callable[[], str]:
 
     prompt = PromptSession(history=FileHistory(str(session.settings.home / "chat_history")), key_bindings=bindings)
     return lambda: prompt.prompt("sleuth> ")
+
+
+@contextmanager
+def typing_hidden(fd: int | None = None) -> Iterator[None]:
+    """While output prints, keep the terminal from echoing keys typed ahead.
+
+    Why: prompt_toolkit owns the terminal only while it reads a line; in between the tty is in cooked
+    mode and echoes each key where the cursor is, so a question typed during an answer landed in pieces
+    among the progress lines ("which counterparties of their   retrieve_playbooks done in 1.1 s") before
+    the prompt drew it again. Canonical mode stays on, so the keys are kept for the next prompt."""
+    import termios
+
+    fd = sys.stdin.fileno() if fd is None else fd
+    try:
+        before = termios.tcgetattr(fd)
+    except (termios.error, OSError, ValueError):  # not a terminal: pipes, tests
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def _args_text(args: dict) -> str:
@@ -77,23 +104,29 @@ def repl(session: ChatSession, console: Console) -> None:
         if not line:
             continue
         try:
-            if line.startswith("/"):
-                if not run_command(session, line, console):
+            with typing_hidden():
+                if not _answer(session, line, console):
                     console.print("bye")
                     return
-                continue
-            started: list[bool] = []
-
-            def token(t: str, started: list[bool] = started) -> None:
-                if not started:
-                    started.append(True)
-                    console.print("[bold green]answer[/]: ", end="")
-                console.print(t, end="", highlight=False, markup=False)
-
-            session.ask(line, on_token=token, on_tool=_tool_line(console), on_tool_start=_tool_start(console),
-                        on_status=lambda t: console.print(f"[dim]{t}[/]", highlight=False))
-            console.print()
         except KeyboardInterrupt:
             console.print("\n[yellow](answer cancelled)[/]")
         except SleuthError as e:
             console.print(f"[red]error:[/] {e}", highlight=False)
+
+
+def _answer(session: ChatSession, line: str, console: Console) -> bool:
+    """Run a slash command or answer a question; False when the REPL should quit."""
+    if line.startswith("/"):
+        return run_command(session, line, console)
+    started: list[bool] = []
+
+    def token(t: str) -> None:
+        if not started:
+            started.append(True)
+            console.print("[bold green]answer[/]: ", end="")
+        console.print(t, end="", highlight=False, markup=False)
+
+    session.ask(line, on_token=token, on_tool=_tool_line(console), on_tool_start=_tool_start(console),
+                on_status=lambda t: console.print(f"[dim]{t}[/]", highlight=False))
+    console.print()
+    return True

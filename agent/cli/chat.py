@@ -38,8 +38,10 @@ def chat(alert: str | None = typer.Option(None, "--alert", "-a", help="Open this
     try:
         if alert:
             from agent.chat.commands import run_command
+            from agent.chat.repl import typing_hidden
 
-            run_command(session, f"/case {alert}", console)
+            with typing_hidden():
+                run_command(session, f"/case {alert}", console)
         repl(session, console)
     finally:
         session.close()
