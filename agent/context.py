@@ -52,6 +52,9 @@ class InvestigationContext:
                                                "judgement, and facts for a chat model; None for rules."})
     style: Literal["rules", "router", "native"] = field(
         default="rules", metadata={"description": "How the model investigates: no model, router or native tools."})
+    model_decides: bool = field(
+        default=True, metadata={"description": "Whether the chat model makes the decision in assess (the bundled "
+                                               "local model does not: agent.llm.models.ModelInfo.decides)."})
     max_steps: int = field(
         default=None, metadata={"description": "Most tool calls in the investigate loop (default: settings; "  # type: ignore[assignment]
                                               f"at most {ROUTER_MAX_STEPS} for a router model)."})
@@ -79,7 +82,7 @@ class InvestigationContext:
             from agent.llm.models import build_chat_model
 
             self.model, info = build_chat_model(self.model_name, self.settings)
-            self.style, self.learned = info.style, info.learned
+            self.style, self.learned, self.model_decides = info.style, info.learned, info.decides
             self.model_name = "rules" if info.backend == "rules" else f"{info.backend}:{info.model}"
         if self.max_steps is None:
             steps = self.settings.investigate_max_steps

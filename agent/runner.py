@@ -28,6 +28,7 @@ class Investigator:
         self.model_name = model_name or settings.model
         self.record = record
         self.learned: Any | None = None
+        self.model_decides = True
         if model is not None:  # an injected chat model (tests): it reads the learned model's facts, if one is trained
             from agent.learned.store import load_learned
 
@@ -43,6 +44,7 @@ class Investigator:
             self.model_name = f"{info.backend}:{info.model}" if info.backend != "rules" else "rules"
             self.fallback_reason = getattr(info, "reason", None)
             self.learned = info.learned
+            self.model_decides = info.decides
         # opened after the backend: a backend error (no trained model, a bad endpoint) then leaves no
         # connection behind, and the user sees its one line and nothing else
         self.db = Database.open(settings)
@@ -54,7 +56,7 @@ class Investigator:
         return InvestigationContext(
             settings=self.settings, db=self.db,
             model=self.model, model_name=self.model_name, style=self.style,  # type: ignore[arg-type]
-            learned=self.learned, record=self.record)
+            learned=self.learned, model_decides=self.model_decides, record=self.record)
 
     def investigate(self, alert_id: str) -> CaseReport:
         """Run the whole graph for one alert and return its report."""

@@ -457,3 +457,20 @@ def test_native_budget_caps_tool_calls(agent_settings: Settings, case: dict[str,
     assert len([t for t in report.trace if t.get("model_call") == "native"]) == 2
     assert any(n.startswith("investigate stopped at the budget (2 steps") for n in report.notes)
     assert fake.remaining == 0
+
+
+def test_a_model_that_does_not_decide_leaves_the_scorecard_decision(agent_settings: Settings,
+                                                                     case: dict[str, Any]) -> None:
+    """The bundled small model (ModelInfo.decides False) is never asked for the decision: the case's
+    decision is the rules backend's, and the trace says who decided."""
+    rules = case["rules"]
+    fake = FakeChatModel([step("done"), "", ""])
+    settings = agent_settings.model_copy(update=BIG_BUDGET)
+    with Investigator(settings, "fake", model=fake, style="router", record=False) as inv:
+        inv.model_decides = False
+        report = inv.investigate(case["alert_id"])
+    assert not any(t.get("model_call") == "assess" for t in report.trace)
+    owner = next(t for t in report.trace if t.get("guard") == "decision_owner")
+    assert "does not decide" in owner["note"]
+    assert report.decision.disposition == rules.decision.disposition == "sar"
+    assert report.decision.rationale == rules.decision.rationale

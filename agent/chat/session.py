@@ -119,6 +119,7 @@ class ChatSession:
     def set_model(self, name: str, model: Any | None = None, style: str | None = None) -> str:
         """Switch backend; returns a line saying what is in use (and why, after a fallback)."""
         self.learned = None
+        self.model_decides = True
         if model is not None:
             self.model_name, self.model, self.style = name, model, style or "native"
             return f"model: {name} ({self.style})"
@@ -130,6 +131,7 @@ class ChatSession:
         self.model, info = build_chat_model(name, self.settings)
         self.style = info.style
         self.learned = info.learned
+        self.model_decides = info.decides
         self.model_name = name if self.model is not None or info.backend == "learned" else "rules"
         self.note = getattr(info, "reason", "") or ""
         return f"model: {self.model_name} ({self.style})" + (f" - {self.note}" if self.note else "")
@@ -138,7 +140,7 @@ class ChatSession:
     def inv_context(self, interactive: bool = False) -> InvestigationContext:
         return InvestigationContext(
             settings=self.settings, db=self.db, ledger=self.ledger, model=self.model, model_name=self.model_name,
-            learned=self.learned,
+            learned=self.learned, model_decides=self.model_decides,
             style=self.style, max_steps=self.settings.investigate_max_steps,  # type: ignore[arg-type]
             max_tokens=self.settings.investigate_max_tokens, interactive=interactive)
 

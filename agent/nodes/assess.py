@@ -90,9 +90,13 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
             update["evidence"] = new_evidence(ctx, before)
             update.setdefault("trace", []).append(tool_event(ev, "learned"))
             cards = {**cards, "learned": learned_summary(pred, ev)}
-            if ctx.model is None:
+            if ctx.model is None or not ctx.model_decides:
                 decision = learned_decision(ctx, state, pred, ev)
-        if ctx.model is not None:
+        if ctx.model is not None and not ctx.model_decides:
+            update.setdefault("trace", []).append(
+                {"guard": "decision_owner", "note": f"{ctx.model_name} does not decide; the "
+                 + ("learned model's" if ctx.learned is not None else "scorecards'") + " decision stands"})
+        elif ctx.model is not None:
             from agent.llm_decide import model_decision
 
             evidence = ledger_map({"evidence": [*state.get("evidence", []), *update.get("evidence", [])]})
@@ -111,7 +115,7 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
         from agent.coherence import make_coherent
 
         # a model's rationale is checked against the final decision (templates are coherent by construction)
-        decision, fixed = make_coherent(decision, cards) if ctx.model is not None else (decision, None)
+        decision, fixed = make_coherent(decision, cards) if ctx.model is not None and ctx.model_decides else (decision, None)
         if fixed:
             update.setdefault("trace", []).append(fixed)
             update.setdefault("notes", []).append("assess: the rationale contradicted the decision and was rewritten "
