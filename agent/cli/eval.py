@@ -211,7 +211,7 @@ def retrieval(queries: Path | None = typer.Option(None, "--queries", help="Queri
 def chat(model: str = typer.Option("rules", "--model", "-m", help="rules, local or openai:<model>."),
          questions: Path | None = typer.Option(None, "--questions", "-q", help="Questions JSONL "
                                                "(default: evals/chat/questions.jsonl)."),
-         split: str = typer.Option("all", "--split", help="all, dev or heldout."),
+         split: str = typer.Option("all", "--split", help="all, dev, heldout or blind."),
          out: Path | None = typer.Option(None, "--out", "-o", help="Write the scored run as JSON here."),
          home: Path | None = HomeOption) -> None:
     """Ask the chat eval's investigator questions; score tools, facts, citations, claims and seconds."""
@@ -222,8 +222,8 @@ def chat(model: str = typer.Option("rules", "--model", "-m", help="rules, local 
     from evals.chat_eval import QUESTIONS, QuestionResult, load_questions, run_chat_eval
     from tools.errors import InputInvalid
 
-    if split not in ("all", "dev", "heldout"):
-        raise InputInvalid("--split must be all, dev or heldout")
+    if split not in ("all", "dev", "heldout", "blind"):
+        raise InputInvalid("--split must be all, dev, heldout or blind")
     path = questions or QUESTIONS
     if not path.is_file():
         raise InputInvalid(f"no questions file at {path}")

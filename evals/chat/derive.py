@@ -208,6 +208,60 @@ def build(s: Sample) -> list[dict[str, Any]]:
     add("followup-exposure", "Is it exposed to anything risky?", ["exposure"], [sanc_addr],
         after=[f"Give me a profile of {a1}"], split="heldout")
     add("devices-491-none", f"does {a1} share a device or IP with anyone?", ["clusters"], [], expect="none")
+
+    # --- blind: written on 2026-12-06 in new wording over other accounts, scored once as written; the
+    # planner's vocabulary was not changed to fit them (docs/chat.md, "the blind split") ------------
+    b1 = "ACC-000864"
+    tb1 = s.anchor(b1)
+    wb1 = (tb1 - dt.timedelta(days=30), tb1)
+    sb1, sb1_txn, _ = s.listed_withdrawal(b1, "sanctioned")
+    mb1, _, _ = s.listed_withdrawal(b1, "mixer")
+    add("b-ofac-touch", f"did {b1} ever touch an OFAC designated wallet?", ["exposure", "screen_counterparties"],
+        [sb1], split="blind")
+    add("b-mixer-use", f"has customer {b1} been using a crypto mixer", ["exposure", "screen_counterparties"],
+        [mb1], split="blind")
+    add("b-outflows", f"where has {b1} been sending its funds lately?", ["counterparties", "trace", "payments"],
+        s.receivers(b1, *wb1)[:1], split="blind")
+    add("b-inflows", f"list the sources of funds for {b1}", ["counterparties", "payments"], s.senders(b1, *wb1)[:1],
+        split="blind")
+    b2 = "ACC-001248"
+    sb2, _, _ = s.listed_withdrawal(b2, "sanctioned")
+    add("b-risk-2", f"any red-flag counterparties for {b2}?", ["exposure", "screen_counterparties", "counterparties"],
+        [sb2], split="blind")
+    add("b-lookup-addr", f"look up {sb2} on our watchlists", ["screen"], [sb2], split="blind")
+    add("b-hops", f"follow {b2}'s outgoing money up to 2 hops", ["trace"], [sb2], split="blind")
+    b3 = "ACC-000005"
+    kind, country, kyc, occupation = s.account(b3)
+    add("b-kyc", f"what kind of customer is {b3}? country, KYC tier, job", ["profile"],
+        [kind, f"KYC {kyc}", country, occupation], split="blind")
+    add("b-alerts", f"list every monitoring alert raised for {b3}", ["alerts", "profile"], s.alerts_of(b3),
+        split="blind")
+    add("b-follow-exposure", "and does it have any sanctions exposure?", ["exposure", "screen_counterparties"],
+        [s.listed_withdrawal(b3, "sanctioned")[0]], after=[f"what kind of customer is {b3}?"], split="blind")
+    b4 = "ACC-001432"
+    add("b-cb", f"show chargebacks on {b4}'s peer to peer orders", ["p2p_orders"], s.p2p_flagged(b4, "chargeback"),
+        split="blind")
+    b5 = "ACC-000458"
+    add("b-devices", f"which accounts log in from the same phone or computer as {b5}?", ["clusters"],
+        s.device_sharers(b5, s.anchor(b5)), split="blind")
+    b6 = "ACC-000402"
+    add("b-linked", f"is {b6} connected to other users via shared hardware?", ["clusters"],
+        s.device_sharers(b6, s.anchor(b6)), split="blind")
+    b7 = "ACC-000012"
+    bigb = s.largest(b7, "in")
+    add("b-biggest-credit", f"what's the single largest incoming transfer {b7} has had", ["payments"],
+        [bigb[0], amount(bigb[1])], split="blind")
+    month = (dt.datetime(tb1.year, tb1.month, 1), tb1.replace(day=1) + dt.timedelta(days=32))
+    month = (month[0], month[1].replace(day=1) - dt.timedelta(seconds=1))
+    add("b-total-sent-month", f"total outgoing for {b1} in {month[0]:%B %Y}", ["payments"],
+        [amount(s.total(b1, "out", *month))], split="blind")
+    alb = s.one("SELECT alert_id, account_id, rule_id FROM alerts WHERE alert_id = 'ALT-00022'")
+    add("b-alert-explain", "explain alert ALT-00022 to me", ["alert"], [alb[1], alb[2]], split="blind")
+    add("b-clean-addr", f"is the wallet {clean} blacklisted anywhere?", ["screen"], [], expect="none", split="blind")
+    add("b-no-alerts", f"was {no_alert} ever alerted?", ["alerts"], [], expect="none", split="blind")
+    add("b-txn", f"details of {sb1_txn} please", ["transaction"], [sb1], split="blind")
+    add("b-follow-cps", "who are its counterparties?", ["counterparties"], s.senders(b7, *w8)[:1],
+        after=[f"what's the single largest incoming transfer {b7} has had"], split="blind")
     return q
 
 
