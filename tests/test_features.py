@@ -442,11 +442,11 @@ def test_features_evidence_step_records_every_feature_as_a_fact(tmp_path: Path) 
 
 
 def test_playbooks_may_name_the_features_step() -> None:
-    from agent.steps import REGISTRY
-    from tools.playbooks.schema import TOOL_FACT_OWNER, EvidenceStep
+    from tools.playbooks.schema import EvidenceStep
+    from tools.registry import TOOLS
 
     step = EvidenceStep(id="features", tool="features", why="the generic feature vector of the alert")
-    assert step.tool in REGISTRY and TOOL_FACT_OWNER["features"] == "features"
+    assert TOOLS[step.tool].facts == list(FEATURE_NAMES)
 
 
 def test_deposit_escalation_and_growth() -> None:

@@ -1,5 +1,7 @@
 """The tools a chat plan may call: name, what it targets, a description for the model, and its runner.
 
+The investigation tools here take their name and description from the one registry (tools.registry);
+the record look-ups (payments, alerts, P2P orders, one alert, one transaction) are the chat's own.
 One table serves the rules planner, the model planner's menu and JSON schema, the runner and the
 answer composer, so a tool is added here once. Each runner turns a planned call (target, period,
 direction, hops) into the tool's own arguments: the period becomes an explicit window, and without
@@ -144,23 +146,25 @@ def _lookup(fn_name: str) -> Runner:
     return run
 
 
+def _shared(name: str, targets: tuple[str, ...], run: Runner) -> ChatTool:
+    """A registry tool (tools.registry) offered to the chat: its description is the registry's."""
+    from tools.registry import tool
+
+    return ChatTool(name, targets, tool(name).description, run)
+
+
 CATALOG: dict[str, ChatTool] = {t.name: t for t in [
-    ChatTool("profile", ("account",), "who the customer is: KYC, country, occupation, income, activity in the "
-             "window vs its baseline, logins, P2P, prior alerts", _windowed("profile", "tools.profile")),
-    ChatTool("counterparties", ("account",), "who sent money to the account and who received money from it, "
-             "with USD totals and dates", _windowed("counterparties", "tools.graph")),
+    _shared("profile", ("account",), _windowed("profile", "tools.profile")),
+    _shared("counterparties", ("account",), _windowed("counterparties", "tools.graph")),
     ChatTool("payments", ("account",), "payments in or out with counts, USD totals and the largest ones",
              _payments),
-    ChatTool("exposure", ("account",), "paths to sanctioned, mixer or scam addresses within 4 hops",
-             _windowed("exposure", "tools.graph")),
-    ChatTool("screen_counterparties", ("account",), "screen every external address the account dealt with",
-             _windowed("screen_counterparties", "tools.screening")),
-    ChatTool("screen", ("address",), "check one address against the sanctions and scam lists", _screen),
-    ChatTool("trace", ("account", "address"), "follow the funds in or out over several hops", _trace),
-    ChatTool("clusters", ("account",), "other accounts sharing a device or an IP address", _windowed(
-        "clusters", "tools.graph")),
-    ChatTool("cycles", ("account",), "funds that go round and come back to the account",
-             _windowed("cycles", "tools.graph")),
+    _shared("exposure", ("account",), _windowed("exposure", "tools.graph")),
+    _shared("screen_counterparties", ("account",), _windowed("screen_counterparties", "tools.screening")),
+    _shared("screen", ("address",), _screen),
+    _shared("trace", ("account", "address"), _trace),
+    _shared("clusters", ("account",), _windowed("clusters", "tools.graph")),
+    _shared("cycles", ("account",), _windowed("cycles", "tools.graph")),
+    # record look-ups only the chat offers
     ChatTool("alerts", ("account",), "the alerts raised on the account", _lookup("account_alerts")),
     ChatTool("p2p_orders", ("account",), "P2P orders: chargebacks, disputes, third-party payers", _p2p),
     ChatTool("alert", ("alert",), "one alert: its account, rule, date and transactions", _lookup("alert_detail")),

@@ -1,4 +1,4 @@
-"""The chat's tools as LangChain tools, all running through the one step registry (agent.steps).
+"""The chat's tools as LangChain tools: the router's options plus SQL, from the one registry (tools.registry).
 
 Arguments are narrow and typed; descriptions are written for a small model. Each call records
 evidence in the session's ledger and returns its rendering, which carries the [E#] id to cite.
@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agent.context import InvestigationContext
-from agent.nodes.investigate import router_options_with_sql
+from agent.nodes.investigate import router_options
 from agent.steps import run_step
 from tools.evidence import Evidence
 
@@ -21,11 +21,9 @@ def make_chat_tools(ctx: InvestigationContext, focus: Callable[[], dict[str, Any
                     on_evidence: Callable[[Evidence], None]) -> list[BaseTool]:
     """One StructuredTool per router option; `focus` gives the current alert window."""
     tools: list[BaseTool] = []
-    for option in router_options_with_sql():
+    for option in router_options(with_sql=True):
         def run(_name: str = option.name, **kwargs: Any) -> str:
             args = {k: v for k, v in kwargs.items() if v is not None}
-            if _name == "sql":
-                args = {"query": args.pop("sql")}
             ev = run_step(ctx, focus(), _name, args)
             on_evidence(ev)
             return ev.render(max_rows=12)

@@ -8,10 +8,9 @@ playbooks' steps alone.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
 
 from agent.context import InvestigationContext
 from agent.nodes.common import new_evidence, timed, tool_event
@@ -19,53 +18,19 @@ from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, fence
 from agent.state import CaseState
 from agent.steps import run_step
 
-
-class AccountArg(BaseModel):
-    """An account to look at."""
-
-    account_id: str = Field(description="Account id, e.g. ACC-000123")
+# The narrow tools a small model chooses from in an investigation (no free SQL: the 1.5B model invented
+# tables and columns, and every step costs it seconds); names, arguments and descriptions: tools.registry.
+ROUTER_TOOLS = ("profile", "counterparties", "exposure", "trace", "clusters", "cycles", "screen")
 
 
-class TraceArgs(AccountArg):
-    """Fund-flow trace parameters."""
-
-    direction: Literal["in", "out", "both"] = Field("out", description="in, out or both")
-    hops: int = Field(2, description="hops to follow, 1-4")
-
-
-class AddressArg(BaseModel):
-    """An on-chain address."""
-
-    address: str = Field(description="On-chain address to screen")
-
-
-class SqlArg(BaseModel):
-    """One read-only SELECT."""
-
-    sql: str = Field(description="One SELECT over the workspace tables")
-
-
-def router_options() -> list[Any]:
-    """The narrow options a small model chooses from in an investigation (no free SQL: the 1.5B model
-    invented tables and columns, and every step costs it seconds)."""
+def router_options(with_sql: bool = False) -> list[Any]:
+    """The router's options, built from the tool registry; `with_sql` adds free SQL for chat, where an
+    investigator asks open questions."""
     from agent.llm.router import StepOption
+    from tools.registry import tool
 
-    return [
-        StepOption("profile", "KYC, baseline vs alert window, logins, P2P of an account", AccountArg),
-        StepOption("counterparties", "who sent to and received from an account, with totals", AccountArg),
-        StepOption("exposure", "paths to sanctioned, mixer or scam addresses within 4 hops", AccountArg),
-        StepOption("trace", "follow the funds in or out of an account", TraceArgs),
-        StepOption("clusters", "other accounts sharing devices or IPs", AccountArg),
-        StepOption("cycles", "funds that come back to the account", AccountArg),
-        StepOption("screen", "check one address against the screening lists", AddressArg),
-    ]
-
-
-def router_options_with_sql() -> list[Any]:
-    """The options plus free SQL, for chat where an investigator asks open questions."""
-    from agent.llm.router import StepOption
-
-    return [*router_options(), StepOption("sql", "a custom read-only SELECT query", SqlArg)]
+    names = (*ROUTER_TOOLS, "sql") if with_sql else ROUTER_TOOLS
+    return [StepOption(t.name, t.description, t.args) for t in map(tool, names)]
 
 
 def brief(state: CaseState, evidence_texts: list[str]) -> str:
@@ -107,10 +72,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
             break
         steps += 1
         seen.add(key)
-        args = dict(choice.args)
-        if choice.tool == "sql":
-            args = {"query": args.pop("sql")}
-        ev = run_step(ctx, state["alert"], choice.tool, args)
+        ev = run_step(ctx, state["alert"], choice.tool, dict(choice.args))
         update["trace"].append(tool_event(ev, "router"))
         texts.append(ev.render(max_rows=5)[:900])
     if not finished:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tools.facts import FACTS
 from tools.playbooks.expr import ExprError, compile_expr
+from tools.registry import TOOLS
 from tools.schema import ACTIONS, TYPOLOGIES
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
@@ -39,35 +40,14 @@ REQUIRED_SECTIONS = (
 # Parameters a playbook sql step may use; gather_evidence binds them (DuckDB `$name` parameters).
 SQL_PARAMS = ("account", "alert_ts", "window_start", "alert_id")
 
-# Which tool each evidence step names, which arguments it takes, and which facts.py owner it fills.
-TOOL_ARGS: dict[str, dict[str, type | tuple[str, ...]]] = {
-    "profile": {},
-    "counterparties": {},
-    "exposure": {"max_hops": int},
-    "clusters": {},
-    "cycles": {"max_hops": int},
-    "flow_shape": {},
-    "screen_counterparties": {},
-    "trace": {"hops": int, "direction": ("forward", "backward", "both"), "min_usd": float},
-    "sql": {"query": str},
-    "features": {},
-}
-TOOL_FACT_OWNER = {
-    "profile": "profile",
-    "counterparties": "counterparties",
-    "exposure": "exposure",
-    "clusters": "clusters",
-    "cycles": "cycles",
-    "flow_shape": "flow_shape",
-    "screen_counterparties": "screening",
-    "trace": None,
-    "sql": None,
-    "features": "features",
-}
-ToolName = Literal[
-    "profile", "counterparties", "exposure", "clusters", "cycles", "flow_shape", "screen_counterparties", "trace",
-    "sql", "features",
-]
+# The tools an evidence step may name and their arguments come from the registry (tools.registry):
+# a step takes the tool's typed arguments except `account_id` (a step runs on the case's account).
+STEP_TOOLS = tuple(name for name, t in TOOLS.items() if t.step)
+if TYPE_CHECKING:
+    ToolName = str
+else:
+    ToolName = Literal[STEP_TOOLS]
+LEGACY_DIRECTIONS = {"forward": "out", "backward": "in"}
 
 # Placeholders a narrative template may use besides the playbook's facts; the drafting node fills them.
 NARRATIVE_CONTEXT = (
@@ -98,26 +78,22 @@ class EvidenceStep(_Strict):
 
     @model_validator(mode="after")
     def _args(self) -> EvidenceStep:
-        allowed = TOOL_ARGS[self.tool]
-        for key, value in self.args.items():
+        model = TOOLS[self.tool].args
+        allowed = sorted(set(model.model_fields) - {"account_id"})
+        for key in self.args:
             if key not in allowed:
-                raise ValueError(f"tool {self.tool} takes no argument {key!r} (allowed: {sorted(allowed) or 'none'})")
-            kind = allowed[key]
-            if isinstance(kind, tuple):
-                if value not in kind:
-                    raise ValueError(f"{key} must be one of {', '.join(kind)}, not {value!r}")
-            elif kind is float:
-                if not isinstance(value, int | float) or isinstance(value, bool):
-                    raise ValueError(f"{key} must be a number")
-            elif not isinstance(value, kind) or isinstance(value, bool):
-                raise ValueError(f"{key} must be {kind.__name__}")
-        if "hops" in self.args and not 1 <= self.args["hops"] <= 6:
-            raise ValueError("hops must be 1..6")
-        if "max_hops" in self.args and not 1 <= self.args["max_hops"] <= 6:
-            raise ValueError("max_hops must be 1..6")
+                raise ValueError(f"tool {self.tool} takes no argument {key!r} (allowed: {allowed or 'none'})")
+        old = self.args.get("direction")
+        if isinstance(old, str) and old in LEGACY_DIRECTIONS:
+            raise ValueError(f"direction {old!r} is the old word: write {LEGACY_DIRECTIONS[old]!r} (in, out or both)")
+        if self.tool == "sql" and "query" not in self.args:
+            raise ValueError("a sql step needs args.query")
+        try:
+            model.model_validate({**self.args, "account_id": "ACC-000000"} if "account_id" in model.model_fields
+                                 else self.args, strict=True)  # the case's account, filled in when the step runs
+        except ValidationError as e:
+            raise ValueError("; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())) from None
         if self.tool == "sql":
-            if "query" not in self.args:
-                raise ValueError("a sql step needs args.query")
             if not self.facts:
                 raise ValueError("a sql step must declare the facts (result columns) it produces")
         elif self.facts:
@@ -281,8 +257,7 @@ def sql_facts(fm: FrontMatter) -> dict[str, str]:
 
 def gathered_facts(fm: FrontMatter) -> set[str]:
     """Every fact this playbook's evidence steps produce (catalogue facts of its tools plus sql facts)."""
-    owners = {TOOL_FACT_OWNER[s.tool] for s in fm.evidence_steps} - {None}
-    return {name for name, (owner, _) in FACTS.items() if owner in owners} | set(sql_facts(fm))
+    return {f for s in fm.evidence_steps for f in TOOLS[s.tool].facts} | set(sql_facts(fm))
 
 
 def _expr_issues(field: str, source: str, known: set[str], gathered: set[str]) -> list[tuple[str, str]]:
