@@ -14,10 +14,9 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-from tools.db import Database, QueryFailed, QueryTimeout
-from tools.errors import NotFound
+from tools.db import Database
 from tools.evidence import Evidence, EvidenceLedger
-from tools.registry import tool
+from tools.registry import run_tool, tool
 from tools.settings import Settings
 
 ToolOutput = tuple[str, Evidence]
@@ -39,10 +38,7 @@ def _wrap(ctx: ToolContext, name: str, max_rows: int = 15) -> BaseTool:
     entry = tool(name)
 
     def run(**kwargs: Any) -> ToolOutput:
-        try:
-            ev = entry.run(ctx, None, entry.args.model_validate(kwargs))
-        except (NotFound, QueryFailed, QueryTimeout, ValueError) as e:
-            ev = ctx.ledger.record(name, kwargs, error=str(e))
+        ev = run_tool(ctx, None, name, kwargs)
         return ev.render(max_rows=max_rows), ev
 
     return StructuredTool.from_function(func=run, name=name, description=entry.description,

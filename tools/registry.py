@@ -2,8 +2,8 @@
 
 Each entry gives a tool's name, its typed arguments (a pydantic model: what a model may pass and what
 a playbook step may set), a one-line description written for a small model, the runner, and the
-facts group of `tools.facts` it fills. Everything else is built from here: `agent.steps.run_step`,
-the router's options (`agent.nodes.investigate`), the chat toolkit and catalog descriptions, the
+facts group of `tools.facts` it fills. Everything else is built from here: `run_tool` (which runs
+playbook steps, router and chat calls), the router's options (`agent.nodes.investigate`), the chat toolkit and catalog descriptions, the
 LangChain tools (`tools.lc`) and the tool names and arguments a playbook may use
 (`tools.playbooks.schema`). Directions are `in`, `out` or `both` everywhere.
 
@@ -20,7 +20,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.db import Database
+from tools.db import Database, QueryFailed, QueryTimeout
+from tools.errors import NotFound
 from tools.evidence import Evidence, EvidenceLedger
 from tools.facts import facts_of
 from tools.settings import Settings
@@ -210,3 +211,13 @@ def tool(name: str) -> Tool:
         return TOOLS[name]
     except KeyError:
         raise KeyError(f"unknown tool {name!r}") from None
+
+
+def run_tool(ctx: StepContext, alert: dict[str, Any] | None, name: str, args: dict[str, Any]) -> Evidence:
+    """Run one named tool; errors a caller (or a model) can act on, bad arguments included (pydantic's
+    ValidationError is a ValueError), become an Evidence with `error`. An unknown name raises."""
+    entry = tool(name)
+    try:
+        return entry.run(ctx, alert, arguments(entry, alert, args))
+    except (NotFound, QueryFailed, QueryTimeout, ValueError, TypeError) as e:
+        return ctx.ledger.record(name, args, error=str(e))

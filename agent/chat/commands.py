@@ -78,7 +78,7 @@ def _node_progress(console: Console) -> Callable[[str, str, dict], None]:
 def run_command(session: ChatSession, line: str, console: Console) -> bool:
     """Execute one slash command; returns False when the REPL should quit."""
     from agent.cli.cases import show_report
-    from agent.steps import run_step
+    from tools.registry import run_tool
 
     try:
         parts = shlex.split(line)
@@ -88,7 +88,7 @@ def run_command(session: ChatSession, line: str, console: Console) -> bool:
     inv = session.inv_context()
 
     def step(tool: str, **kw: object) -> Evidence:
-        return run_step(inv, session.focus(), tool, dict(kw))
+        return run_tool(inv, session.focus(), tool, dict(kw))
 
     handlers: dict[str, Callable[[], None]] = {}
 

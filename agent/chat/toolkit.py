@@ -13,8 +13,8 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from agent.context import InvestigationContext
 from agent.nodes.investigate import router_options
-from agent.steps import run_step
 from tools.evidence import Evidence
+from tools.registry import run_tool
 
 
 def make_chat_tools(ctx: InvestigationContext, focus: Callable[[], dict[str, Any]],
@@ -24,7 +24,7 @@ def make_chat_tools(ctx: InvestigationContext, focus: Callable[[], dict[str, Any
     for option in router_options(with_sql=True):
         def run(_name: str = option.name, **kwargs: Any) -> str:
             args = {k: v for k, v in kwargs.items() if v is not None}
-            ev = run_step(ctx, focus(), _name, args)
+            ev = run_tool(ctx, focus(), _name, args)
             on_evidence(ev)
             return ev.render(max_rows=12)
 

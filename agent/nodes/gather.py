@@ -19,9 +19,9 @@ from langgraph.runtime import Runtime
 from agent.context import InvestigationContext
 from agent.nodes.common import new_evidence, timed, tool_event
 from agent.state import CaseState
-from agent.steps import run_step
 from tools.evidence import Evidence, EvidenceLedger
 from tools.playbooks.schema import EvidenceStep
+from tools.registry import run_tool
 
 FACTLESS_TOOLS = ("trace",)
 
@@ -43,7 +43,7 @@ def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str
 
 
 def _run(ctx: InvestigationContext, alert: dict[str, Any], step: EvidenceStep) -> Evidence:
-    ev = run_step(ctx, alert, step.tool, step.args)
+    ev = run_tool(ctx, alert, step.tool, step.args)
     if step.tool == "sql" and not ev.error:
         first = dict(zip(ev.columns, ev.rows[0], strict=False)) if ev.rows else {}
         ev.facts = {name: first.get(name, 0) for name in step.facts}

@@ -16,7 +16,7 @@ from agent.context import InvestigationContext
 from agent.nodes.common import new_evidence, timed, tool_event
 from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, fence
 from agent.state import CaseState
-from agent.steps import run_step
+from tools.registry import run_tool
 
 # The narrow tools a small model chooses from in an investigation (no free SQL: the 1.5B model invented
 # tables and columns, and every step costs it seconds); names, arguments and descriptions: tools.registry.
@@ -72,7 +72,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
             break
         steps += 1
         seen.add(key)
-        ev = run_step(ctx, state["alert"], choice.tool, dict(choice.args))
+        ev = run_tool(ctx, state["alert"], choice.tool, dict(choice.args))
         update["trace"].append(tool_event(ev, "router"))
         texts.append(ev.render(max_rows=5)[:900])
     if not finished:
