@@ -82,6 +82,7 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
     with timed(update, "assess"):
         decision, cards = rules_decision(state, ctx)
         prior = decision
+        model_decides = ctx.model is not None and ctx.model_decides  # else the learned model or the scorecards
         if ctx.learned is not None:
             from agent.learned.decide import learned_decision, learned_summary, record_prediction
 
@@ -90,19 +91,19 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
             update["evidence"] = new_evidence(ctx, before)
             update.setdefault("trace", []).append(tool_event(ev, "learned"))
             cards = {**cards, "learned": learned_summary(pred, ev)}
-            if ctx.model is None or not ctx.model_decides:
+            if not model_decides:
                 decision = learned_decision(ctx, state, pred, ev)
-        if ctx.model is not None and not ctx.model_decides:
-            update.setdefault("trace", []).append(
-                {"guard": "decision_owner", "note": f"{ctx.model_name} does not decide; the "
-                 + ("learned model's" if ctx.learned is not None else "scorecards'") + " decision stands"})
-        elif ctx.model is not None:
+        if model_decides:
             from agent.llm_decide import model_decision
 
             evidence = ledger_map({"evidence": [*state.get("evidence", []), *update.get("evidence", [])]})
             decision, tokens, record = model_decision(ctx, state, prior, cards, evidence)
             update["tokens"] = tokens
             update.setdefault("trace", []).append(record)
+        elif ctx.model is not None:
+            update.setdefault("trace", []).append(
+                {"guard": "decision_owner", "note": f"{ctx.model_name} does not decide; the "
+                 + ("learned model's" if ctx.learned is not None else "scorecards'") + " decision stands"})
         if decision is not prior:
             before = decision
             decision, note = policy_floor(decision, prior, cards)
@@ -115,7 +116,7 @@ def assess(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
         from agent.coherence import make_coherent
 
         # a model's rationale is checked against the final decision (templates are coherent by construction)
-        decision, fixed = make_coherent(decision, cards) if ctx.model is not None and ctx.model_decides else (decision, None)
+        decision, fixed = make_coherent(decision, cards) if model_decides else (decision, None)
         if fixed:
             update.setdefault("trace", []).append(fixed)
             update.setdefault("notes", []).append("assess: the rationale contradicted the decision and was rewritten "
