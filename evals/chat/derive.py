@@ -84,6 +84,12 @@ class Sample:
                         "(SELECT lower(address) FROM addresses) ORDER BY t.txn_id LIMIT 1")[0]
 
 
+def month_span(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
+    """The first and the last second of a calendar month."""
+    first = dt.datetime(year, month, 1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(seconds=1)
+
+
 def amount(x: float) -> str:
     return f"{x:.2f}"
 
@@ -191,7 +197,7 @@ def build(s: Sample) -> list[dict[str, Any]]:
     a7 = "ACC-001564"
     big = s.largest(a7, "in")
     add("largest-in-1564", f"What was the largest payment into {a7}?", ["payments"], [big[0], amount(big[1])])
-    march = (dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 31, 23, 59, 59))
+    march = month_span(2026, 3)
     add("total-out-march", f"how much did {a7} send out in March 2026?", ["payments"],
         [amount(s.total(a7, "out", *march))], split="heldout")
     add("total-in-march", f"total received by {a7} during March", ["payments"], [amount(s.total(a7, "in", *march))])
@@ -251,8 +257,7 @@ def build(s: Sample) -> list[dict[str, Any]]:
     bigb = s.largest(b7, "in")
     add("b-biggest-credit", f"what's the single largest incoming transfer {b7} has had", ["payments"],
         [bigb[0], amount(bigb[1])], split="blind")
-    month = (dt.datetime(tb1.year, tb1.month, 1), tb1.replace(day=1) + dt.timedelta(days=32))
-    month = (month[0], month[1].replace(day=1) - dt.timedelta(seconds=1))
+    month = month_span(tb1.year, tb1.month)
     add("b-total-sent-month", f"total outgoing for {b1} in {month[0]:%B %Y}", ["payments"],
         [amount(s.total(b1, "out", *month))], split="blind")
     alb = s.one("SELECT alert_id, account_id, rule_id FROM alerts WHERE alert_id = 'ALT-00022'")
