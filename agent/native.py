@@ -15,6 +15,7 @@ from agent.context import InvestigationContext
 from agent.nodes.investigate import brief
 from agent.prompts import INVESTIGATOR_SYSTEM
 from agent.state import CaseState
+from tools.registry import call_key
 
 
 def invoke_tool(tool: Any, args: dict[str, Any]) -> str:
@@ -46,6 +47,8 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
     bound = ctx.model.bind_tools(list(tools.values()))
     texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
     messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]
+    # a call already made (a playbook step or an earlier reply) is answered with its evidence id, not run again
+    made = {call_key(e["tool"], state["alert"], e.get("args", {})): e["id"] for e in state.get("evidence", [])}
     tokens = steps = 0
     finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
@@ -62,11 +65,19 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
             if steps >= ctx.max_steps:
                 break  # a reply asking for more calls than the budget has left: the rest are not run
             steps += 1
+            key = call_key(call["name"], state["alert"], call["args"])
             tool = tools.get(call["name"])
-            if tool is None:
+            if key in made:
+                content = f"already ran: see [{made[key]}]; ask for something not yet in the evidence"
+                update.setdefault("trace", []).append(
+                    {"guard": "repeat", "changed": f"not run again: {call['name']} {call['args']} is {made[key]}"})
+            elif tool is None:
                 content = f"unknown tool {call['name']!r}; available: {', '.join(tools)}"
             else:
+                before = len(ctx.ledger)
                 content = invoke_tool(tool, call["args"])
+                if len(ctx.ledger) > before:
+                    made[key] = ctx.ledger.all()[-1].id
             update.setdefault("trace", []).append(
                 {"model_call": "native", "tool": call["name"], "args": call["args"], "result": content[:300]})
             messages.append(ToolMessage(content=content, tool_call_id=call["id"]))

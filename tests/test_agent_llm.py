@@ -72,27 +72,27 @@ def human_text(fake: FakeChatModel, i: int) -> str:
 
 # --- router ------------------------------------------------------------------------------------
 
-def test_router_profile_then_exposure_then_done(agent_settings: Settings, case: dict[str, Any]) -> None:
+def test_router_cycles_then_exposure_then_done(agent_settings: Settings, case: dict[str, Any]) -> None:
     acct = case["account"]
-    fake = FakeChatModel([step("profile", "KYC first", account_id=acct),
-                          step("exposure", "any risky addresses?", account_id=acct),
+    fake = FakeChatModel([step("cycles", "does money come back?", account_id=acct),
+                          step("exposure", "any risky addresses?", account_id=acct, max_hops=1),
                           step("done", "enough"), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake)
 
     assert fake.remaining == 0 and len(fake.calls) == 5
     assert [c.structured for c in fake.calls[:4]] == ["NextStep"] * 3 + ["ModelDecision"]
     events = router_events(report)
-    assert [e["choice"] for e in events] == ["profile", "exposure", "done"]
-    assert [e["reason"] for e in events] == ["KYC first", "any risky addresses?", "enough"]
+    assert [e["choice"] for e in events] == ["cycles", "exposure", "done"]
+    assert [e["reason"] for e in events] == ["does money come back?", "any risky addresses?", "enough"]
     assert all(e["valid"] and e["tokens"] > 0 for e in events)
     ran = router_tools(report)
-    assert [t["tool"] for t in ran] == ["profile", "exposure"]
+    assert [t["tool"] for t in ran] == ["cycles", "exposure"]
     evidence = {e.id: e for e in report.evidence}
     for t in ran:
         ev = evidence[t["evidence_id"]]
         assert ev.tool == t["tool"] and ev.args["account_id"] == acct and not ev.error
     # Each result is fed back: the next router call sees the evidence id just recorded.
-    assert f"[{ran[0]['evidence_id']}] profile(" in human_text(fake, 1)
+    assert f"[{ran[0]['evidence_id']}] cycles(" in human_text(fake, 1)
     assert f"[{ran[1]['evidence_id']}] exposure(" in human_text(fake, 2)
     assert f"[{ran[1]['evidence_id']}] exposure" in human_text(fake, 3)  # and the assess facts sheet
     assert report.notes == []
@@ -128,20 +128,20 @@ def test_router_has_no_free_sql(agent_settings: Settings, case: dict[str, Any]) 
 
 def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Settings, case: dict[str, Any]) -> None:
     """A pick without its argument: the retry asks for that option's arguments, with the error."""
-    fake = FakeChatModel([step("profile", "no account given"), {"account_id": case["account"]},
+    fake = FakeChatModel([step("cycles", "no account given"), {"account_id": case["account"]},
                           step("done"), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake)
-    assert fake.calls[1].structured == "profile_arguments"
+    assert fake.calls[1].structured == "cycles_arguments"
     assert "account_id" in human_text(fake, 1) and "required" in human_text(fake, 1)
     events = router_events(report)
-    assert [e["choice"] for e in events] == ["profile", "done"] and events[0]["args"] == {"account_id": case["account"]}
-    assert [t["tool"] for t in router_tools(report)] == ["profile"]
+    assert [e["choice"] for e in events] == ["cycles", "done"] and events[0]["args"]["account_id"] == case["account"]
+    assert [t["tool"] for t in router_tools(report)] == ["cycles"]
     assert fake.remaining == 0
 
 
 def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, case: dict[str, Any]) -> None:
     acct = case["account"]
-    fake = FakeChatModel([step(t, account_id=acct) for t in ("profile", "exposure", "counterparties")]
+    fake = FakeChatModel([step("cycles", account_id=acct)] + [step("exposure", account_id=acct, max_hops=h) for h in (1, 2)]
                          + [decision(), ""])
     report = run(agent_settings, case["alert_id"], fake, investigate_max_steps=3)
 
@@ -154,18 +154,31 @@ def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, cas
 
 def test_a_repeated_call_ends_the_loop_without_running_again(agent_settings: Settings, case: dict[str, Any]) -> None:
     acct = case["account"]
-    fake = FakeChatModel([step("profile", account_id=acct)] * 2 + [decision(), ""])
+    fake = FakeChatModel([step("cycles", account_id=acct)] * 2 + [decision(), ""])
     report = run(agent_settings, case["alert_id"], fake, investigate_max_steps=5)
     assert [c.structured for c in fake.calls] == ["NextStep"] * 2 + ["ModelDecision", None]
     assert len(router_events(report)) == 2 and len(router_tools(report)) == 1  # never run twice
     guards = [t for t in report.trace if t.get("guard") == "repeat"]
-    assert len(guards) == 1 and "profile" in guards[0]["changed"]
+    assert len(guards) == 1 and "cycles" in guards[0]["changed"]
     assert all(e["prompt_version"] and "raw" in e for e in router_events(report))
     assert not any("stopped at the budget" in n for n in report.notes)
 
 
+def test_the_router_does_not_repeat_a_playbook_step(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """The playbook already ran `profile` on the alert's account (with the account left implicit): the
+    router asking for it by name is the same call, so it is not run again and the loop ends."""
+    assert any(e.tool == "profile" for e in case["rules"].evidence)
+    fake = FakeChatModel([step("profile", "KYC first", account_id=case["account"]), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    assert router_tools(report) == [] and fake.remaining == 0
+    guards = [t for t in report.trace if t.get("guard") == "repeat"]
+    assert len(guards) == 1 and "profile" in guards[0]["changed"]
+    profiles = [e for e in report.evidence if e.tool == "profile"]
+    assert len(profiles) == len([e for e in case["rules"].evidence if e.tool == "profile"])
+
+
 def test_token_budget_stops_the_loop(agent_settings: Settings, case: dict[str, Any]) -> None:
-    fake = FakeChatModel([step("profile", account_id=case["account"]), decision(), ""])
+    fake = FakeChatModel([step("cycles", account_id=case["account"]), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake, investigate_max_tokens=100)
     assert len(router_events(report)) == 1 and fake.remaining == 0
     assert any("stopped at the budget (1 steps" in n for n in report.notes), report.notes
@@ -447,6 +460,24 @@ def test_native_tool_errors_are_fed_back(agent_settings: Settings, case: dict[st
     assert "ERROR:" in results["c2"] and "no_such_column" in results["c2"]
     assert "unknown tool 'teleport'" in results["c3"]
     assert report.decision.disposition == "sar"
+
+
+def test_native_repeat_is_answered_with_the_earlier_evidence(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """A native model asking again for a call already made (here the playbook's profile step, then its
+    own SQL twice) gets the earlier evidence id back, and nothing runs a second time."""
+    query = "SELECT 1 AS x"
+    fake = FakeChatModel([tool_call("profile", {"account_id": case["account"]}, "c1"),
+                          tool_call("sql", {"query": query}, "c2"), tool_call("sql", {"query": query}, "c3"),
+                          "done", decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake, style="native")
+    results = {m.tool_call_id: m.text for m in fake.calls[3].messages if isinstance(m, ToolMessage)}
+    profile = next(e for e in report.evidence if e.tool == "profile")
+    assert results["c1"].startswith(f"already ran: see [{profile.id}]")
+    sql = [e for e in report.evidence if e.tool == "sql" and e.args.get("query") == query]
+    assert len(sql) == 1 and results["c3"].startswith(f"already ran: see [{sql[0].id}]")
+    assert len([e for e in report.evidence if e.tool == "profile"]) == \
+        len([e for e in case["rules"].evidence if e.tool == "profile"])
+    assert len([t for t in report.trace if t.get("guard") == "repeat"]) == 2
 
 
 def test_native_budget_caps_tool_calls(agent_settings: Settings, case: dict[str, Any]) -> None:

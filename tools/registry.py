@@ -205,6 +205,23 @@ def arguments(entry: Tool, alert: dict[str, Any] | None, args: dict[str, Any]) -
     return entry.args.model_validate(args)
 
 
+def call_key(name: str, alert: dict[str, Any] | None, args: dict[str, Any]) -> str:
+    """What makes two calls the same call: the tool and its validated arguments, defaults and the
+    alert's account filled in, so `profile {}` in a playbook and `profile {account_id: <the alert's>}`
+    from the router are one call. Keys that are not arguments (what a runner adds to the evidence it
+    records: the alert's as-of time, the window) are left out; arguments that do not validate are
+    compared as given."""
+    import json
+
+    try:
+        entry = tool(name)
+        given = {k: v for k, v in args.items() if k in entry.args.model_fields}
+        norm: Any = arguments(entry, alert, given).model_dump(mode="json")
+    except (KeyError, ValueError, TypeError):
+        norm = args
+    return json.dumps([name, norm], sort_keys=True, default=str)
+
+
 def tool(name: str) -> Tool:
     """The entry for a name; an unknown name is a caller's bug."""
     try:

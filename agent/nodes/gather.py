@@ -8,7 +8,6 @@ not depend on which query finished first.
 
 from __future__ import annotations
 
-import json
 import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -21,7 +20,7 @@ from agent.nodes.common import new_evidence, timed, tool_event
 from agent.state import CaseState
 from tools.evidence import Evidence, EvidenceLedger
 from tools.playbooks.schema import EvidenceStep
-from tools.registry import run_tool
+from tools.registry import call_key, run_tool
 
 FACTLESS_TOOLS = ("trace",)
 
@@ -35,7 +34,7 @@ def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str
         for step in playbooks.by_typology[typ].evidence_steps:
             if ctx.model is None and step.tool in FACTLESS_TOOLS:
                 continue
-            key = json.dumps([step.tool, step.args], sort_keys=True, default=str)
+            key = call_key(step.tool, state.get("alert"), step.args)
             if key not in seen:
                 seen.add(key)
                 plan.append((typ, step))

@@ -16,7 +16,7 @@ from agent.context import InvestigationContext
 from agent.nodes.common import new_evidence, timed, tool_event
 from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, fence
 from agent.state import CaseState
-from tools.registry import run_tool
+from tools.registry import call_key, run_tool
 
 # The narrow tools a small model chooses from in an investigation (no free SQL: the 1.5B model invented
 # tables and columns, and every step costs it seconds); names, arguments and descriptions: tools.registry.
@@ -50,7 +50,8 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
     # and a short rendering of what its own steps return.
     texts = [Evidence.model_validate(e).brief() for e in state.get("evidence", [])][-10:]
     tokens = 0
-    seen: set[str] = set()
+    # the calls already made (the playbook steps included): the router never makes one of them again
+    seen = {call_key(e["tool"], state["alert"], e.get("args", {})) for e in state.get("evidence", [])}
     steps = 0
     finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
@@ -63,7 +64,7 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
         if choice.tool == "done":
             finished = True
             break
-        key = f"{choice.tool}:{sorted(choice.args.items())}"
+        key = call_key(choice.tool, state["alert"], dict(choice.args))
         if key in seen:
             # never the same call twice: a small model that repeats itself has nothing new to ask (measured: the
             # 1.5B model chose `trace out 2 hops` three times in a row), so the loop ends here
