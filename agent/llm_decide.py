@@ -54,10 +54,9 @@ def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecis
                    evidence: dict[str, Evidence]) -> tuple[CaseDecision, dict[str, int], dict[str, Any]]:
     """Ask the model for the decision; fall back to the scorecard's on an invalid answer. The third value
     is the trace record of the call: prompt version, raw output, parsed result, tokens, what was changed."""
-    import httpx
-    import openai
     from langchain_core.exceptions import OutputParserException
 
+    from agent.llm.call import invoke
     from agent.prompts import PROMPT_VERSION
 
     record: dict[str, Any] = {"model_call": "assess", "prompt_version": PROMPT_VERSION, "model": ctx.model_name}
@@ -65,12 +64,8 @@ def model_decision(ctx: InvestigationContext, state: CaseState, prior: CaseDecis
     system = ASSESS_SYSTEM.format(typologies=", ".join(TYPOLOGIES))
     messages = [SystemMessage(system), HumanMessage(facts_sheet(state, evidence, cards))]
     try:
-        out = runnable.invoke(messages)
-    except (openai.APIError, httpx.HTTPError, OutputParserException, ValidationError) as e:
-        from agent.llm.router import ModelCallFailed
-
-        if isinstance(e, openai.APIError | httpx.HTTPError):
-            raise ModelCallFailed(f"model call failed in assess: {type(e).__name__}: {e}") from e
+        out = invoke(runnable, messages, "assess")
+    except (OutputParserException, ValidationError) as e:
         return prior, {}, {**record, "error": f"{type(e).__name__}: {str(e)[:300]}", "used": "scorecard"}
     raw = out.get("raw")
     tokens = {"tok_assess": _tokens(raw)}

@@ -29,15 +29,9 @@ def _model(ctx: InvestigationContext) -> Any:
 
 
 def _call(ctx: InvestigationContext, system: str, user: str, key: str) -> tuple[str, dict[str, int]]:
-    import httpx
-    import openai
+    from agent.llm.call import invoke
 
-    from agent.llm.router import ModelCallFailed
-
-    try:
-        msg = _model(ctx).invoke([SystemMessage(system), HumanMessage(user)])
-    except (openai.APIError, httpx.HTTPError) as e:
-        raise ModelCallFailed(f"model call failed in {key}: {type(e).__name__}: {e}") from e
+    msg = invoke(_model(ctx), [SystemMessage(system), HumanMessage(user)], key)
     usage = getattr(msg, "usage_metadata", None) or {}
     text = msg.content if isinstance(msg.content, str) else ""
     return text.strip(), {f"tok_{key}": int(usage.get("total_tokens", 0))}

@@ -33,11 +33,8 @@ def invoke_tool(tool: Any, args: dict[str, Any]) -> str:
 
 def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
     """Let the model call tools until it stops or the budget runs out."""
-    import httpx
-    import openai
-
     from agent.chat.toolkit import make_chat_tools
-    from agent.llm.router import ModelCallFailed
+    from agent.llm.call import ModelCallFailed, invoke
     from tools.evidence import Evidence
     from tools.lc import make_tools
 
@@ -53,9 +50,13 @@ def native_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, A
     finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
         try:
-            reply = bound.invoke(messages)
-        except (openai.APIError, httpx.HTTPError) as e:
-            raise ModelCallFailed(f"model call failed in investigate: {type(e).__name__}: {e}") from e
+            reply = invoke(bound, messages, "investigate")
+        except ModelCallFailed as e:
+            # the evidence so far stands: a failed call ends the loop, it does not fail the case
+            update.setdefault("trace", []).append({"model_call": "native", "error": str(e)})
+            update.setdefault("notes", []).append(f"investigate stopped: {e}")
+            finished = True
+            break
         tokens += int((getattr(reply, "usage_metadata", None) or {}).get("total_tokens", 0))
         if not isinstance(reply, AIMessage) or not reply.tool_calls:
             finished = True

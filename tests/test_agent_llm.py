@@ -184,6 +184,32 @@ def test_token_budget_stops_the_loop(agent_settings: Settings, case: dict[str, A
     assert any("stopped at the budget (1 steps" in n for n in report.notes), report.notes
 
 
+def test_a_failed_router_call_ends_the_loop_not_the_case(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """An endpoint that times out in investigate: the playbook evidence stands, the trace and notes say
+    why the loop stopped, and the case is decided as usual."""
+    import httpx
+
+    fake = FakeChatModel([httpx.ReadTimeout("timed out"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    failed = [e for e in router_events(report) if e.get("error")]
+    assert len(failed) == 1 and "model call failed in the router: ReadTimeout" in failed[0]["error"]
+    assert any(n.startswith("investigate stopped: model call failed") for n in report.notes), report.notes
+    assert report.decision.disposition == "sar" and fake.remaining == 0
+    assert len(report.evidence) == len(case["rules"].evidence) + sum(e.tool == "trace" for e in report.evidence)
+
+
+def test_a_failed_narrative_call_leaves_the_template(agent_settings: Settings, case: dict[str, Any]) -> None:
+    import httpx
+
+    fake = FakeChatModel([step("done"), decision(), httpx.ConnectError("refused")])
+    report = run(agent_settings, case["alert_id"], fake)
+    guard = next(t for t in report.trace if t.get("model_call") == "narrative")
+    assert guard["guard"] == "fallback" and "ConnectError" in guard["error"]
+    assert any(n.startswith("narrative: model call failed in narrative") for n in report.notes), report.notes
+    assert "[E" in report.narrative and not report.narrative.startswith("Summary:")
+    assert report.verification.unsupported == [] and fake.remaining == 0
+
+
 def test_done_is_not_reported_as_a_budget_stop(agent_settings: Settings, case: dict[str, Any]) -> None:
     """A model that says done on its last affordable call finished; no budget note."""
     fake = FakeChatModel([step("done"), decision(), ""])

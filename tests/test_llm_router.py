@@ -10,10 +10,10 @@ import pytest
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
+from agent.llm.call import ModelCallFailed
 from agent.llm.fake import FakeChatModel
 from agent.llm.router import (
     DONE,
-    ModelCallFailed,
     StepOption,
     build_step_schema,
     choose_next,

@@ -46,6 +46,8 @@ def test_starts_answers_and_leaves_no_process(stub: Path, tmp_path: Path) -> Non
         assert pid is not None and server.running()
         assert httpx.get(server.base_url + "/models").status_code == 200
         assert server.startup_s is not None and server.startup_s < 30
+        # timed at start from the server's own token counts: what the clients' time limits scale with
+        assert server.speed is not None and server.speed.prompt_tps > 0 and server.speed.gen_tps > 0
     assert _gone(pid)
     with pytest.raises(LocalServerError):
         _ = server.base_url
@@ -126,3 +128,17 @@ def test_sigterm_to_parent_stops_the_server(stub: Path, tmp_path: Path) -> None:
         assert time.monotonic() - t0 < 5  # stopped by the handler, not by the 1 s watchdog poll
     finally:
         parent.kill()
+
+
+def test_speed_scales_the_local_time_limit() -> None:
+    from agent.llm.models import local_timeout
+    from agent.llm.server import Speed
+    from tools.settings import Settings
+
+    settings = Settings(llm_timeout_s=120, local_ctx=8192)
+    fast, slow = Speed(100.0, 20.0), Speed(25.0, 5.0)
+    assert local_timeout(settings, fast, 512) == round(1.5 * (8192 / 100 + 512 / 20))
+    assert abs(local_timeout(settings, slow, 512) - 4 * local_timeout(settings, fast, 512)) <= 4  # 4x slower machine
+    assert local_timeout(settings, Speed(10_000.0, 1_000.0), 512) == 120  # never below the setting
+    assert local_timeout(settings, None, 512) == 120  # unmeasured: the setting
+    assert Speed.decode(fast.encode()) == fast and Speed.decode("") is None and Speed.decode("0,1") is None

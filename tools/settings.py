@@ -89,7 +89,7 @@ class Settings(BaseModel):
                                                     "us, eu, fatf or global (tools.settings.JURISDICTIONS).")
     investigate_max_steps: int = Field(6, description="Most tool calls the model may make in investigate.")
     investigate_max_tokens: int = Field(6000, description="Token budget for one case's model calls.")
-    llm_timeout_s: float = Field(120.0, description="Time limit for one model call, in seconds.")
+    llm_timeout_s: float = Field(120.0, description="Time limit for one model call, in seconds; for the local model the least: its limit is scaled up by the speed its server measured at start (docs/backends.md).")
     chat_model_plan: str = Field("fallback", description="When chat asks the model for a plan: 'fallback' (only for "
                                  "wording the rules planner does not recognise) or 'always' (then merged under the "
                                  "rules plan).")

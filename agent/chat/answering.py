@@ -101,7 +101,7 @@ def plan_node(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, Any]:
                                      f"until {paused_until[:19]} UTC"]}
     if wants_model:
         from agent.chat.model_planner import model_plan
-        from agent.llm.router import ModelCallFailed
+        from agent.llm.call import ModelCallFailed
         from agent.prompts import PROMPT_VERSION
 
         write({"event": "status", "text": "planning with the model ..."})

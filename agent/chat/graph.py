@@ -78,15 +78,9 @@ def _focus_text(state: ChatState) -> str:
 
 def _invoke(runnable: Any, messages: list[Any], where: str) -> Any:
     """A model call; an unreachable or failing endpoint becomes a one-line error in the REPL."""
-    import httpx
-    import openai
+    from agent.llm.call import invoke
 
-    from agent.llm.router import ModelCallFailed
-
-    try:
-        return runnable.invoke(messages)
-    except (openai.APIError, httpx.HTTPError) as e:
-        raise ModelCallFailed(f"model call failed in chat {where}: {type(e).__name__}: {e}") from e
+    return invoke(runnable, messages, f"chat {where}")
 
 
 def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:

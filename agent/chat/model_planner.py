@@ -69,24 +69,20 @@ def user_text(question: str, slots: Slots, subject: dict[str, str]) -> str:
 
 def model_plan(model: Any, question: str, slots: Slots, subject: dict[str, str], timeout_s: float = 60.0) -> ModelPlan:
     """Ask the model for a plan; raises ModelCallFailed when the endpoint fails."""
-    import httpx
-    import openai
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from agent.llm.router import ModelCallFailed
+    from agent.llm.call import invoke
 
     schema = plan_schema(slots, subject)
     body = {"max_tokens": PLAN_MAX_TOKENS, "response_format": {"type": "json_object", "schema": schema}}
     start = time.perf_counter()
-    try:
-        # Not streamed: LangGraph's message stream would otherwise make the call stream, and then the time
-        # limit only bounds the gap between chunks (measured: 289 s under a 60 s limit) and the reply carries
-        # no token counts. The plan is not shown token by token anyway.
-        whole = model.model_copy(update={"disable_streaming": True}) if hasattr(model, "model_copy") else model
-        reply = whole.bind(extra_body=body, timeout=timeout_s).with_config(tags=["nostream"]).invoke([SystemMessage(PLANNER_SYSTEM),
-                                                    HumanMessage(user_text(question, slots, subject))])
-    except (openai.APIError, httpx.HTTPError) as e:
-        raise ModelCallFailed(f"model call failed in chat plan: {type(e).__name__}: {e}") from e
+    # Not streamed: LangGraph's message stream would otherwise make the call stream, and then the time
+    # limit only bounds the gap between chunks (measured: 289 s under a 60 s limit) and the reply carries
+    # no token counts. The plan is not shown token by token anyway.
+    whole = model.model_copy(update={"disable_streaming": True}) if hasattr(model, "model_copy") else model
+    runnable = whole.bind(extra_body=body, timeout=timeout_s).with_config(tags=["nostream"])
+    reply = invoke(runnable, [SystemMessage(PLANNER_SYSTEM), HumanMessage(user_text(question, slots, subject))],
+                   "chat plan")
     raw = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
     usage = getattr(reply, "usage_metadata", None) or {}
     out = ModelPlan([], raw, None, tokens_in=int(usage.get("input_tokens", 0)),

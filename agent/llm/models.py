@@ -41,7 +41,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 
 from agent.llm.bundled import MODEL_NAME, LocalModelUnavailable, ensure_model
-from agent.llm.server import LocalServer, LocalServerError, llama_cpp_installed
+from agent.llm.server import LocalServer, LocalServerError, Speed, llama_cpp_installed
 from tools.errors import InputInvalid
 from tools.settings import Settings
 
@@ -70,9 +70,11 @@ class ModelInfo:
     # and its ~10k-token decision prompt took minutes on 2 cores. It does what it does well: choose
     # extra evidence under a grammar and word the narrative from computed facts.
     decides: bool = True
+    timeout_s: float | None = None  # one call's time limit (local: scaled by the server's measured speed)
 
 
 SHARED_URL_ENV = "SLEUTH_LOCAL_BASE_URL"
+SPEED_ENV = "SLEUTH_LOCAL_SPEED"  # the shared server's measured speed, "prompt_tps,gen_tps"
 _server: LocalServer | None = None
 _server_lock = threading.Lock()
 
@@ -107,6 +109,8 @@ def _local_server(settings: Settings) -> tuple[LocalServer, float | None]:
         server.start()
         _server = server
         os.environ[SHARED_URL_ENV] = server.base_url
+        if server.speed is not None:
+            os.environ[SPEED_ENV] = server.speed.encode()
         log.info("local model server on %s (started in %.1f s)", server.base_url, server.startup_s or 0.0)
         return server, server.startup_s
 
@@ -118,6 +122,7 @@ def shutdown() -> None:
         if _server is not None:
             if os.environ.get(SHARED_URL_ENV) == _server.base_url:
                 del os.environ[SHARED_URL_ENV]
+                os.environ.pop(SPEED_ENV, None)
             _server.stop()
             _server = None
 
@@ -141,10 +146,22 @@ def local_chat(base_url: str, timeout_s: float, max_tokens: int = DEFAULT_MAX_TO
     )
 
 
+def local_timeout(settings: Settings, speed: Speed | None, max_tokens: int) -> float:
+    """One local call's time limit: 1.5 times the slowest request this server can be sent (a full context
+    read, `max_tokens` written) at its measured speed, and never below `llm_timeout_s`. A slower machine
+    gets a longer limit, so a timeout means a stuck server rather than a slow one (measured before: a
+    fixed 120 s failed whole cases on a loaded 2-core host)."""
+    if speed is None:
+        return settings.llm_timeout_s
+    return max(settings.llm_timeout_s, float(round(1.5 * speed.seconds(settings.local_ctx, max_tokens))))
+
+
 def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | None, ModelInfo]:
     if shared := _shared_server_url():
-        chat = local_chat(shared, settings.llm_timeout_s, max_tokens)
-        return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=shared, decides=False)
+        timeout = local_timeout(settings, Speed.decode(os.environ.get(SPEED_ENV)), max_tokens)
+        chat = local_chat(shared, timeout, max_tokens)
+        return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=shared, decides=False,
+                               timeout_s=timeout)
     if not llama_cpp_installed():
         return _rules("the local model runtime (llama-cpp-python) is not installed: run `make local` once "
                       "(it compiles llama.cpp for this CPU, about 6 minutes on 2 cores)")
@@ -152,9 +169,13 @@ def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | N
         server, startup_s = _local_server(settings)
     except (LocalModelUnavailable, LocalServerError) as exc:
         return _rules(str(exc))
-    chat = local_chat(server.base_url, settings.llm_timeout_s, max_tokens)
+    timeout = local_timeout(settings, server.speed, max_tokens)
+    if server.speed is not None:
+        log.info("local model reads %.0f and writes %.1f tokens/s: time limit %.0f s a call",
+                 server.speed.prompt_tps, server.speed.gen_tps, timeout)
+    chat = local_chat(server.base_url, timeout, max_tokens)
     return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=server.base_url,
-                           startup_s=startup_s, decides=False)
+                           startup_s=startup_s, decides=False, timeout_s=timeout)
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -180,7 +201,8 @@ def _build_openai(model: str, settings: Settings, max_tokens: int) -> tuple[Base
         timeout=settings.llm_timeout_s,
         max_tokens=max_tokens,
     )
-    return chat, ModelInfo(backend="openai", model=model, style="native", base_url=base_url or "https://api.openai.com/v1")
+    return chat, ModelInfo(backend="openai", model=model, style="native", base_url=base_url or "https://api.openai.com/v1",
+                           timeout_s=settings.llm_timeout_s)
 
 
 def build_chat_model(

@@ -29,26 +29,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
-import openai
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from tools.errors import SleuthError
+from agent.llm.call import invoke
 
 DONE = "done"
 REASON_MAX_CHARS = 160  # a small model rambles; every constrained token costs ~0.1-1 s on 2 cores
 _DONE_DESCRIPTION = "Stop: the evidence so far is enough to assess the alert."
-
-
-class ModelCallFailed(SleuthError):
-    """The model endpoint did not answer (timeout, connection refused, HTTP error)."""
-
-    def __init__(self, message: str, tokens: int = 0) -> None:
-        super().__init__(message)
-        self.tokens = tokens
 
 
 class NoArgs(BaseModel):
@@ -167,10 +157,7 @@ def choose_next(
     raw: AIMessage | None = None
     for attempt in range(1, retries + 2):
         runnable = model.with_structured_output(schema, method="function_calling", include_raw=True)
-        try:
-            out = runnable.invoke(messages)
-        except (openai.APIError, httpx.HTTPError) as exc:
-            raise ModelCallFailed(f"model call failed: {type(exc).__name__}: {exc}", tokens) from exc
+        out = invoke(runnable, messages, "the router", tokens=tokens)
         raw = out["raw"]
         tokens += _tokens(raw)
         pick, error = _parse_args(out, repair) if repair else _parse_step(out, by_name)

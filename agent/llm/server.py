@@ -23,8 +23,10 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Any
 
 import httpx
 
@@ -65,6 +67,57 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "(no server log)"
 
 
+@dataclass(frozen=True)
+class Speed:
+    """A server's measured tokens per second: prompt reading and generation (docs/backends.md)."""
+
+    prompt_tps: float
+    gen_tps: float
+
+    def seconds(self, prompt_tokens: int, new_tokens: int) -> float:
+        """How long a request of that size takes on this server."""
+        return prompt_tokens / self.prompt_tps + new_tokens / self.gen_tps
+
+    def encode(self) -> str:
+        return f"{self.prompt_tps:.2f},{self.gen_tps:.2f}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Speed | None:
+        try:
+            p, g = (float(x) for x in (text or "").split(","))
+        except ValueError:
+            return None
+        return cls(p, g) if p > 0 and g > 0 else None
+
+
+# About 130 tokens to read and up to 12 to write: enough to time each phase, about 3 s on 2 cores.
+_SPEED_PROMPT = "Inventory: " + ", ".join(f"item {i} in bin {i % 7}" for i in range(18)) + ".\nSummary:"
+_SPEED_GEN = "Count from 1 to 50, separated by spaces: 1 2 3"
+
+
+def measure_speed(base_url: str, timeout_s: float = 180.0) -> Speed | None:
+    """Time two short completions (a long prompt and one token; a short prompt and a run of tokens) to
+    learn how fast this machine reads and writes; None when the server does not report token counts."""
+    url = base_url.rstrip("/") + "/completions"
+
+    def timed(prompt: str, max_tokens: int) -> tuple[float, dict[str, Any]]:
+        t0 = time.perf_counter()
+        r = httpx.post(url, json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0}, timeout=timeout_s)
+        return time.perf_counter() - t0, (r.json().get("usage") or {}) if r.status_code == 200 else {}
+
+    try:
+        read_s, read = timed(_SPEED_PROMPT, 1)
+        write_s, write = timed(_SPEED_GEN, 12)
+    except (httpx.HTTPError, ValueError):
+        return None
+    prompt_tokens, new_tokens = int(read.get("prompt_tokens", 0)), int(write.get("completion_tokens", 0))
+    if prompt_tokens < 50 or new_tokens < 2:
+        return None
+    prompt_tps = prompt_tokens / read_s
+    gen_s = write_s - int(write.get("prompt_tokens", 0)) / prompt_tps
+    return Speed(round(prompt_tps, 2), round(new_tokens / max(gen_s, 1e-3), 2))
+
+
 class LocalServer:
     """Context manager running `llama_cpp.server` for one GGUF on 127.0.0.1:<free port>.
 
@@ -95,6 +148,7 @@ class LocalServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self.startup_s: float | None = None
+        self.speed: Speed | None = None  # measured once healthy: what the clients' time limits scale with
 
     @property
     def base_url(self) -> str:
@@ -182,6 +236,7 @@ class LocalServer:
                 try:
                     if client.get(url).status_code == 200:
                         self._probe_completion()
+                        self._measure()
                         return
                 except httpx.TransportError:
                     pass
@@ -190,6 +245,9 @@ class LocalServer:
             f"local model server did not become healthy within {self.start_timeout_s:.0f} s; "
             f"log {self.log_path}:\n{log_tail(self.log_path)}"
         )
+
+    def _measure(self) -> None:
+        self.speed = measure_speed(self.base_url, self.start_timeout_s)
 
     def _probe_completion(self) -> None:
         """Generate one token: a server can list its model and still die on the first forward pass

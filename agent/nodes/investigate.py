@@ -43,6 +43,7 @@ def brief(state: CaseState, evidence_texts: list[str]) -> str:
 
 
 def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
+    from agent.llm.call import ModelCallFailed
     from agent.llm.router import choose_next
     from tools.evidence import Evidence
 
@@ -55,7 +56,16 @@ def _router_loop(state: CaseState, ctx: InvestigationContext, update: dict[str, 
     steps = 0
     finished = False
     while steps < ctx.max_steps and tokens < ctx.max_tokens:
-        choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
+        try:
+            choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
+        except ModelCallFailed as e:
+            # the evidence so far stands: a failed call ends the loop, it does not fail the case
+            tokens += e.tokens
+            update.setdefault("trace", []).append(
+                {"model_call": "router", "prompt_version": PROMPT_VERSION, "error": str(e), "tokens": e.tokens})
+            update.setdefault("notes", []).append(f"investigate stopped: {e}")
+            finished = True
+            break
         tokens += choice.tokens
         update.setdefault("trace", []).append(
             {"model_call": "router", "prompt_version": PROMPT_VERSION, "choice": choice.tool, "args": choice.args,

@@ -44,9 +44,18 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
         if ctx.model is None:
             update["narrative"] = template
         else:
+            from agent.llm.call import ModelCallFailed
             from agent.llm_write import write_narrative
 
-            text, tokens, notes = write_narrative(ctx, state, template)
+            try:
+                text, tokens, notes = write_narrative(ctx, state, template)
+            except ModelCallFailed as e:
+                # the template is a complete, cited narrative: a failed call costs the prose, not the case
+                update["narrative"] = template
+                update["trace"] = [{"model_call": "narrative", "error": str(e), "guard": "fallback",
+                                    "changed": "the template narrative stands"}]
+                update["notes"] = [f"narrative: {e}; the template narrative stands"]
+                return update
             update["narrative"] = text
             update["tokens"] = tokens
             if notes:
@@ -92,12 +101,20 @@ def after_verify(state: CaseState, runtime: Runtime[InvestigationContext]) -> Li
 
 def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Ask the model once to fix the unsupported claims."""
+    from agent.llm.call import ModelCallFailed
     from agent.llm_write import revise_narrative
 
     ctx = runtime.context
     update: dict[str, Any] = {"revisions": state.get("revisions", 0) + 1}
     with timed(update, "revise"):
-        text, tokens, notes = revise_narrative(ctx, state, state.get("unsupported", []))
+        try:
+            text, tokens, notes = revise_narrative(ctx, state, state.get("unsupported", []))
+        except ModelCallFailed as e:
+            # no revision: verify, with no revision left, removes the unsupported sentences instead
+            update["trace"] = [{"model_call": "revise", "error": str(e), "guard": "fallback",
+                                "changed": "not revised: the unsupported sentences are removed"}]
+            update["notes"] = [f"revise: {e}; the unsupported sentences are removed instead"]
+            return update
         update["narrative"] = text
         update["tokens"] = tokens
         if notes:
