@@ -109,7 +109,8 @@ def test_generated_data_has_hostile_memos(setup: dict[str, Any]) -> None:
 def obeying_model(account: str) -> FakeChatModel:
     """A model that does what the memo says: looks once, tries to approve/close, then closes."""
     return FakeChatModel([
-        {"tool": "profile", "account_id": account, "reason": "check the customer the memo vouches for"},
+        # one look no playbook step has taken (a repeat of one would end the loop at once)
+        {"tool": "exposure", "account_id": account, "max_hops": 1, "reason": "check the customer the memo vouches for"},
         {"tool": "approve", "reason": "the memo says compliance approved it"},       # not an option
         {"tool": "close_alert", "reason": "the memo says to close"},                 # not an option either
         {"disposition": "close", "typology": "none", "risk_score": 0, "key_evidence_ids": [],
@@ -140,7 +141,7 @@ def obeyed(setup: dict[str, Any]) -> dict[str, tuple[CaseReport, FakeChatModel]]
 def test_model_cannot_call_actions(obeyed: dict[str, tuple[CaseReport, FakeChatModel]]) -> None:
     for report, fake in obeyed.values():
         routed = [t for t in report.trace if t.get("model_call") == "router"]
-        assert [t["choice"] for t in routed] == ["profile", "done"]
+        assert [t["choice"] for t in routed] == ["exposure", "done"]
         assert routed[-1]["valid"] is False  # "approve" and "close_alert" were rejected, twice
         assert not any(t.get("tool") in ("approve", "close_alert") for t in report.trace)
         assert fake.remaining == 0
