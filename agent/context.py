@@ -12,7 +12,7 @@ opens the workspace database read-only and builds the backend through the one ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict
 from pydantic.json_schema import SkipJsonSchema
@@ -21,6 +21,9 @@ from tools.db import Database
 from tools.evidence import EvidenceLedger
 from tools.playbooks.load import PlaybookSet
 from tools.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.drivers import Driver
 
 #: A small local model gets at most this many router steps: each costs it ~5-15 s on 2 cores, and
 #: the playbooks' evidence steps have already gathered the baseline facts.
@@ -65,6 +68,7 @@ class InvestigationContext:
     record: bool = field(default=True, metadata={"description": "Write the case store and audit log."})
     playbook_k: int = field(default=3, metadata={"description": "Playbooks retrieved per alert."})
     _playbooks: Annotated[PlaybookSet | None, SkipJsonSchema()] = field(default=None, repr=False)
+    _driver: Annotated[Any | None, SkipJsonSchema()] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Fill what the caller did not inject, from plain configuration and the settings."""
@@ -91,6 +95,15 @@ class InvestigationContext:
             self.max_tokens = self.settings.investigate_max_tokens
         if self.db is None:
             self.db = Database.open(self.settings)
+
+    @property
+    def driver(self) -> Driver:
+        """The driver of this case's style (`agent.drivers`), chosen once: nodes never branch on the style."""
+        if self._driver is None:
+            from agent.drivers import driver_for
+
+            self._driver = driver_for(self.style, self.model is not None)
+        return self._driver
 
     @property
     def playbooks(self) -> PlaybookSet:

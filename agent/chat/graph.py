@@ -94,7 +94,7 @@ def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any
 def tools_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
     """Run the tool calls of the last model message; each result carries its evidence id, and the
     evidence itself goes into the thread's state (so a resumed thread has its ledger back)."""
-    from agent.native import invoke_tool
+    from agent.drivers.native import invoke_tool
 
     by_name = {t.name: t for t in runtime.context.tools}
     ledger = runtime.context.inv.ledger

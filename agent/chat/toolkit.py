@@ -12,7 +12,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 from agent.context import InvestigationContext
-from agent.nodes.investigate import router_options
+from agent.drivers.router import router_options
 from tools.evidence import Evidence
 from tools.registry import run_tool
 

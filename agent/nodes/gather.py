@@ -32,7 +32,7 @@ def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str
     plan = []
     for typ in state.get("candidates", []):
         for step in playbooks.by_typology[typ].evidence_steps:
-            if ctx.model is None and step.tool in FACTLESS_TOOLS:
+            if not ctx.driver.reads_traces and step.tool in FACTLESS_TOOLS:
                 continue
             key = call_key(step.tool, state.get("alert"), step.args)
             if key not in seen:

@@ -41,14 +41,13 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
     update: dict[str, Any] = {}
     with timed(update, "draft_narrative"):
         template = _template(state, ctx.playbooks)
-        if ctx.model is None:
+        if ctx.driver.name == "rules":
             update["narrative"] = template
         else:
             from agent.llm.call import ModelCallFailed
-            from agent.llm_write import write_narrative
 
             try:
-                text, tokens, notes = write_narrative(ctx, state, template)
+                text, tokens, notes = ctx.driver.write(state, ctx, template)
             except ModelCallFailed as e:
                 # the template is a complete, cited narrative: a failed call costs the prose, not the case
                 update["narrative"] = template
@@ -65,7 +64,7 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
 
 
 def _will_revise(state: CaseState, ctx: InvestigationContext, unsupported: list[str]) -> bool:
-    return bool(unsupported) and ctx.model is not None and state.get("revisions", 0) < 1
+    return bool(unsupported) and ctx.driver.revises and state.get("revisions", 0) < 1
 
 
 def verify_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
@@ -102,13 +101,13 @@ def after_verify(state: CaseState, runtime: Runtime[InvestigationContext]) -> Li
 def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Ask the model once to fix the unsupported claims."""
     from agent.llm.call import ModelCallFailed
-    from agent.llm_write import revise_narrative
 
     ctx = runtime.context
     update: dict[str, Any] = {"revisions": state.get("revisions", 0) + 1}
     with timed(update, "revise"):
+        template = _template(state, ctx.playbooks)
         try:
-            text, tokens, notes = revise_narrative(ctx, state, state.get("unsupported", []))
+            text, tokens, notes = ctx.driver.revise(state, ctx, template, state.get("unsupported", []))
         except ModelCallFailed as e:
             # no revision: verify, with no revision left, removes the unsupported sentences instead
             update["trace"] = [{"model_call": "revise", "error": str(e), "guard": "fallback",
@@ -119,6 +118,6 @@ def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str
         update["tokens"] = tokens
         if notes:
             update["notes"] = notes
-        _coherent(update, state, _template(state, ctx.playbooks))
+        _coherent(update, state, template)
         update["verification"] = {**(state.get("verification") or {}), "revised": True}
     return update
