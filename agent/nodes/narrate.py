@@ -36,29 +36,29 @@ def _coherent(update: dict[str, Any], state: CaseState, template: str) -> None:
 
 
 def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
-    """Template narrative for rules; with a model, the model rewrites the template's facts as prose."""
+    """The driver's narrative from the template's facts: the template itself for rules, a cited summary on
+    top of it for a router model, prose for a native one."""
     ctx = runtime.context
     update: dict[str, Any] = {}
     with timed(update, "draft_narrative"):
         template = _template(state, ctx.playbooks)
-        if ctx.driver.name == "rules":
-            update["narrative"] = template
-        else:
-            from agent.llm.call import ModelCallFailed
+        from agent.llm.call import ModelCallFailed
 
-            try:
-                text, tokens, notes = ctx.driver.write(state, ctx, template)
-            except ModelCallFailed as e:
-                # the template is a complete, cited narrative: a failed call costs the prose, not the case
-                update["narrative"] = template
-                update["trace"] = [{"model_call": "narrative", "error": str(e), "guard": "fallback",
-                                    "changed": "the template narrative stands"}]
-                update["notes"] = [f"narrative: {e}; the template narrative stands"]
-                return update
-            update["narrative"] = text
+        try:
+            text, tokens, notes = ctx.driver.write(state, ctx, template)
+        except ModelCallFailed as e:
+            # the template is a complete, cited narrative: a failed call costs the prose, not the case
+            update["narrative"] = template
+            update["trace"] = [{"model_call": "narrative", "error": str(e), "guard": "fallback",
+                                "changed": "the template narrative stands"}]
+            update["notes"] = [f"narrative: {e}; the template narrative stands"]
+            return update
+        update["narrative"] = text
+        if tokens:
             update["tokens"] = tokens
-            if notes:
-                update["notes"] = notes
+        if notes:
+            update["notes"] = notes
+        if text != template:  # the template is coherent by construction; what a model wrote is checked
             _coherent(update, state, template)
     return update
 
