@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agent.context import InvestigationContext
 from agent.drivers import Written
 from agent.drivers.common import brief, call_text, must_state, revise_whole
+from agent.nodes.gather import made_calls
 from agent.prompts import INVESTIGATOR_SYSTEM, NARRATIVE_SYSTEM
 from agent.state import CaseState
 from tools.registry import call_key
@@ -54,7 +55,7 @@ class NativeDriver:
         texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
         messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]
         # a call already made (a playbook step or an earlier reply) is answered with its evidence id, not run again
-        made = {call_key(e["tool"], state["alert"], e.get("args", {})): e["id"] for e in state.get("evidence", [])}
+        made = made_calls(state, ctx)
         tokens = steps = 0
         finished = False
         while steps < ctx.max_steps and tokens < ctx.max_tokens:

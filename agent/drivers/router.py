@@ -14,6 +14,7 @@ from agent.context import InvestigationContext
 from agent.drivers import Written
 from agent.drivers.common import brief, call_text, must_state, revise_whole
 from agent.nodes.common import tool_event
+from agent.nodes.gather import made_calls
 from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, SUMMARY_SYSTEM
 from agent.state import CaseState
 from tools.registry import call_key, run_tool
@@ -76,7 +77,7 @@ class RouterDriver:
         texts = [Evidence.model_validate(e).brief() for e in state.get("evidence", [])][-10:]
         tokens = 0
         # the calls already made (the playbook steps included): the router never makes one of them again
-        seen = {call_key(e["tool"], state["alert"], e.get("args", {})) for e in state.get("evidence", [])}
+        seen = set(made_calls(state, ctx))
         steps = 0
         finished = False
         while steps < ctx.max_steps and tokens < ctx.max_tokens:

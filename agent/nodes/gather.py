@@ -41,6 +41,15 @@ def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str
     return plan
 
 
+def made_calls(state: CaseState, ctx: InvestigationContext) -> dict[str, str]:
+    """The calls this case's playbook steps made (call key -> evidence id), from the plan and its trace
+    events (both in step order): what a model is not asked to run again. Keyed by the requested
+    arguments, not the recorded ones (a trace records `entity` and `max_hops`)."""
+    events = [t for t in state.get("trace", []) if str(t.get("source", "")).startswith("playbook:")]
+    return {call_key(step.tool, state["alert"], step.args): event["evidence_id"]
+            for (_, step), event in zip(planned_steps(state, ctx), events, strict=False)}
+
+
 def _run(ctx: InvestigationContext, alert: dict[str, Any], step: EvidenceStep) -> Evidence:
     ev = run_tool(ctx, alert, step.tool, step.args)
     if step.tool == "sql" and not ev.error:
