@@ -97,6 +97,8 @@ class Settings(BaseModel):
                                        "plan answers (recorded in the trace).")
     local_threads: int = Field(2, description="CPU threads for the bundled local model server.")
     local_ctx: int = Field(8192, description="Context window of the bundled local model server.")
+    local_prompt_cache_mb: int = Field(1024, ge=0, description="RAM for the local server's prompt cache, so the "
+                                       "router's and the narrative's system prefixes are both reused (0: off).")
     workers: int = Field(2, description="Parallel workers for triage and eval runs.")
     llm_concurrency: int = Field(4, ge=1, description="Cases a triage worker runs at once against a model "
                                                       "endpoint (openai:), each waiting on its own calls.")

@@ -104,7 +104,8 @@ def _local_server(settings: Settings) -> tuple[LocalServer, float | None]:
             _server = None
         report = ensure_model()
         server = LocalServer(
-            report.path, threads=settings.local_threads, ctx=settings.local_ctx, log_dir=settings.home / "logs"
+            report.path, threads=settings.local_threads, ctx=settings.local_ctx, log_dir=settings.home / "logs",
+            prompt_cache_mb=settings.local_prompt_cache_mb,
         )
         server.start()
         _server = server

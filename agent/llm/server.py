@@ -134,6 +134,7 @@ class LocalServer:
         threads: int = 2,
         ctx: int = 8192,
         chat_format: str | None = DEFAULT_CHAT_FORMAT,
+        prompt_cache_mb: int = 0,
         log_dir: Path | None = None,
         start_timeout_s: float = 180.0,
         alias: str = "local",
@@ -143,6 +144,7 @@ class LocalServer:
         self.threads, self.ctx, self.chat_format, self.alias = threads, ctx, chat_format, alias
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.gettempdir())
         self.start_timeout_s = start_timeout_s
+        self.prompt_cache_mb = prompt_cache_mb
         self.module = module  # tests substitute a stub server script here
         self.port: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -212,6 +214,10 @@ class LocalServer:
             # Sleuth never asks for logprobs.
             "--logits_all", "false",
         ]  # fmt: skip
+        if self.prompt_cache_mb:
+            # llama.cpp keeps one prompt's state by default, and a case alternates prompts (router, narrative,
+            # the next case's router): a RAM cache of several states lets each reuse its own system prefix
+            cmd += ["--cache", "true", "--cache_type", "ram", "--cache_size", str(self.prompt_cache_mb << 20)]
         if self.chat_format:  # None: the GGUF's own Jinja chat template
             cmd += ["--chat_format", self.chat_format]
         with self.log_path.open("wb") as log:
