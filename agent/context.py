@@ -87,7 +87,7 @@ class InvestigationContext:
 
             self.model, info = build_chat_model(self.model_name, self.settings)
             self.style, self.learned, self.model_decides = info.style, info.learned, info.decides
-            self.model_name = "rules" if info.backend == "rules" else f"{info.backend}:{info.model}"
+            self.model_name = info.label
         if self.max_steps is None:
             steps = self.settings.investigate_max_steps
             self.max_steps = min(steps, ROUTER_MAX_STEPS) if self.style == "router" else steps

@@ -41,7 +41,7 @@ class Investigator:
 
             self.model, info = build_chat_model(self.model_name, settings)
             self.style = info.style
-            self.model_name = f"{info.backend}:{info.model}" if info.backend != "rules" else "rules"
+            self.model_name = info.label
             self.fallback_reason = getattr(info, "reason", None)
             self.learned = info.learned
             self.model_decides = info.decides

@@ -59,7 +59,7 @@ class TraceArgs(AccountArgs):
     """Fund-flow trace parameters."""
 
     direction: Direction = Field("out", description="in, out or both")
-    hops: int = Field(2, ge=1, le=6, description="hops to follow, 1-4")
+    hops: int = Field(2, ge=1, le=6, description="hops to follow, 1-6")
     min_usd: float = Field(0.0, ge=0, description="ignore transfers below this USD amount")
 
 

@@ -72,6 +72,11 @@ class ModelInfo:
     decides: bool = True
     timeout_s: float | None = None  # one call's time limit (local: scaled by the server's measured speed)
 
+    @property
+    def label(self) -> str:
+        """The model name a report carries: `rules`, or `<backend>:<model>` (e.g. `local:qwen2.5-...`)."""
+        return "rules" if self.backend == "rules" else f"{self.backend}:{self.model}"
+
 
 SHARED_URL_ENV = "SLEUTH_LOCAL_BASE_URL"
 SPEED_ENV = "SLEUTH_LOCAL_SPEED"  # the shared server's measured speed, "prompt_tps,gen_tps"
