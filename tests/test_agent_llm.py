@@ -127,16 +127,26 @@ def test_router_has_no_free_sql(agent_settings: Settings, case: dict[str, Any]) 
 
 
 def test_invalid_router_answer_is_retried_with_the_error(agent_settings: Settings, case: dict[str, Any]) -> None:
-    """A pick without its argument: the retry asks for that option's arguments, with the error."""
-    fake = FakeChatModel([step("cycles", "no account given"), {"account_id": case["account"]},
-                          step("done"), decision(), ""])
+    """A pick whose argument is out of bounds: the retry asks for that option's arguments, with the error."""
+    fake = FakeChatModel([step("cycles", "look far", account_id=case["account"], max_hops=99),
+                          {"account_id": case["account"], "max_hops": 2}, step("done"), decision(), ""])
     report = run(agent_settings, case["alert_id"], fake)
     assert fake.calls[1].structured == "cycles_arguments"
-    assert "account_id" in human_text(fake, 1) and "required" in human_text(fake, 1)
+    assert "max_hops" in human_text(fake, 1) and "less than or equal" in human_text(fake, 1)
     events = router_events(report)
-    assert [e["choice"] for e in events] == ["cycles", "done"] and events[0]["args"]["account_id"] == case["account"]
+    assert [e["choice"] for e in events] == ["cycles", "done"] and events[0]["args"]["max_hops"] == 2
+    assert events[0]["attempts"] == 2 and len(events[0]["errors"]) == 1  # the failed attempt is in the trace
     assert [t["tool"] for t in router_tools(report)] == ["cycles"]
     assert fake.remaining == 0
+
+
+def test_a_pick_without_an_account_is_about_the_alerts(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """The account a pick leaves out is the case's own: one call, no repair round trip."""
+    fake = FakeChatModel([step("cycles", "no account given"), step("done"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    events = router_events(report)
+    assert [e["choice"] for e in events] == ["cycles", "done"] and events[0]["attempts"] == 1
+    assert events[0]["args"]["account_id"] == case["account"] and fake.remaining == 0
 
 
 def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, case: dict[str, Any]) -> None:

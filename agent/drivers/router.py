@@ -82,7 +82,8 @@ class RouterDriver:
         finished = False
         while steps < ctx.max_steps and tokens < ctx.max_tokens:
             try:
-                choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options())
+                choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options(),
+                                     defaults={"account_id": state["alert"]["account_id"]})
             except ModelCallFailed as e:
                 # the evidence so far stands: a failed call ends the loop, it does not fail the case
                 tokens += e.tokens
@@ -95,7 +96,7 @@ class RouterDriver:
             update.setdefault("trace", []).append(
                 {"model_call": "router", "prompt_version": PROMPT_VERSION, "choice": choice.tool, "args": choice.args,
                  "reason": choice.reason, "raw": _raw(choice.raw), "tokens": choice.tokens, "valid": choice.valid,
-                 "error": choice.error})
+                 "error": choice.error, "attempts": choice.attempts, "errors": choice.errors})
             if choice.tool == "done":
                 finished = True
                 break
