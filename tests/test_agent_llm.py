@@ -149,6 +149,17 @@ def test_a_pick_without_an_account_is_about_the_alerts(agent_settings: Settings,
     assert events[0]["args"]["account_id"] == case["account"] and fake.remaining == 0
 
 
+def test_arguments_of_other_options_are_dropped_not_repaired(agent_settings: Settings, case: dict[str, Any]) -> None:
+    """The flat schema offers every option's arguments; a trace pick that also fills exposure's `max_hops`
+    (seen with the 1.5B model) runs as the trace it is, with no repair call."""
+    fake = FakeChatModel([step("trace", "who sent it", account_id=case["account"], direction="in", hops=1, max_hops=3),
+                          step("done"), decision(), ""])
+    report = run(agent_settings, case["alert_id"], fake)
+    first = router_events(report)[0]
+    assert first["choice"] == "trace" and first["attempts"] == 1 and "max_hops" not in first["args"]
+    assert fake.remaining == 0
+
+
 def test_budget_stops_a_model_that_never_says_done(agent_settings: Settings, case: dict[str, Any]) -> None:
     acct = case["account"]
     fake = FakeChatModel([step("cycles", account_id=acct)] + [step("exposure", account_id=acct, max_hops=h) for h in (1, 2)]

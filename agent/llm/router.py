@@ -202,7 +202,11 @@ def _parse_step(out: dict[str, Any], by_name: dict[str, StepOption],
         return None, "no NextStep call was made; you must call NextStep"
     option = by_name[parsed.tool]
     given = {k: v for k, v in parsed.model_dump(exclude={"tool", "reason"}).items() if v is not None}
-    given = {k: v for k, v in defaults.items() if k in option.args.model_fields} | given
+    # the flat schema offers every option's arguments: the ones this option does not take are dropped
+    # (measured: the 1.5B model filled exposure's `max_hops` on a trace pick, and the repair call that
+    # followed cost a second ~2,000-token prompt)
+    fields = option.args.model_fields
+    given = {k: v for k, v in defaults.items() if k in fields} | {k: v for k, v in given.items() if k in fields}
     pick = _Pick(option, given, parsed.reason.strip())
     return _check(pick)
 
