@@ -13,6 +13,7 @@ playbook step leaves out, see `arguments`); it is None where there is no case (t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -211,8 +212,6 @@ def call_key(name: str, alert: dict[str, Any] | None, args: dict[str, Any]) -> s
     from the router are one call. Keys that are not arguments (what a runner adds to the evidence it
     records: the alert's as-of time, the window) are left out; arguments that do not validate are
     compared as given."""
-    import json
-
     try:
         entry = tool(name)
         given = {k: v for k, v in args.items() if k in entry.args.model_fields}

@@ -19,6 +19,7 @@ from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
 
 from agent.context import InvestigationContext
+from agent.llm.call import invoke
 from agent.prompts import CHAT_SYSTEM, fence
 
 
@@ -76,18 +77,11 @@ def _focus_text(state: ChatState) -> str:
     return f"No alert selected; data up to {str(f.get('created_at', ''))[:19]}."
 
 
-def _invoke(runnable: Any, messages: list[Any], where: str) -> Any:
-    """A model call; an unreachable or failing endpoint becomes a one-line error in the REPL."""
-    from agent.llm.call import invoke
-
-    return invoke(runnable, messages, f"chat {where}")
-
-
 def agent_node(state: ChatState, runtime: Runtime[ChatContext]) -> dict[str, Any]:
     """Native style: the model's next move, a tool call or the answer itself."""
     ctx = runtime.context
     system = SystemMessage(CHAT_SYSTEM + "\n" + _focus_text(state))
-    reply = _invoke(ctx.inv.model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "agent")
+    reply = invoke(ctx.inv.model.bind_tools(ctx.tools), [system, *complete_pairs(state["messages"])], "chat agent")
     return {"messages": [reply]}
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from agent.drivers import Written
 from agent.prompts import fence
 from agent.state import CaseState
 from tools.playbooks.load import PlaybookSet
@@ -30,13 +31,29 @@ def call_text(model: Any, system: str, user: str, key: str) -> tuple[str, dict[s
     return text.strip(), {f"tok_{key}": int(usage.get("total_tokens", 0))}
 
 
-def must_state(state: CaseState, playbooks: PlaybookSet) -> str:
-    """The typology's must-state list, as a line of the request."""
-    pb = playbooks.by_typology.get(state["decision"]["typology"])
-    return ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
+def narrative_request(state: CaseState, playbooks: PlaybookSet, template: str) -> str:
+    """What a model writes the narrative from: the decision, the typology's must-state list, the fact sheet."""
+    decision = state["decision"]
+    pb = playbooks.by_typology.get(decision["typology"])
+    must = ("\nA report of this typology must state: " + "; ".join(pb.narrative.must_state) + ".") if pb else ""
+    return f"Decision: {decision['disposition']}, typology {decision['typology']}.{must}\n\nFACT SHEET:\n{template}"
 
 
-def revise_whole(model: Any, narrative: str, template: str, unsupported: list[str]) -> tuple[str, dict[str, int], list[str]]:
+def stopped_by_failure(update: dict[str, Any], record: dict[str, Any], error: Exception) -> None:
+    """A failed model call ends an investigation loop, not the case: its trace record and a note."""
+    update.setdefault("trace", []).append({**record, "error": str(error)})
+    update.setdefault("notes", []).append(f"investigate stopped: {error}")
+
+
+def end_loop(update: dict[str, Any], finished: bool, steps: int, tokens: int) -> None:
+    """What every investigation loop reports: its steps and tokens, and a note when the budget ended it."""
+    if not finished:
+        update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
+    update["steps_taken"] = steps
+    update["tokens"] = {"tok_investigate": tokens}
+
+
+def revise_whole(model: Any, narrative: str, template: str, unsupported: list[str]) -> Written:
     """The whole narrative rewritten once without its unsupported claims (kept if the model returns nothing)."""
     from agent.prompts import REVISE_SYSTEM
 

@@ -14,8 +14,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.context import InvestigationContext
 from agent.drivers import Written
-from agent.drivers.common import brief, call_text, must_state, revise_whole
-from agent.nodes.gather import made_calls
+from agent.drivers.common import brief, call_text, end_loop, narrative_request, revise_whole, stopped_by_failure
+from agent.llm.call import ModelCallFailed, invoke
+from agent.nodes.common import made_calls
 from agent.prompts import INVESTIGATOR_SYSTEM, NARRATIVE_SYSTEM
 from agent.state import CaseState
 from tools.registry import call_key
@@ -44,7 +45,6 @@ class NativeDriver:
     def investigate(self, state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
         """Let the model call tools until it stops or the budget runs out."""
         from agent.chat.toolkit import make_chat_tools
-        from agent.llm.call import ModelCallFailed, invoke
         from tools.evidence import Evidence
         from tools.lc import make_tools
 
@@ -55,16 +55,14 @@ class NativeDriver:
         texts = [Evidence.model_validate(e).render(max_rows=5) for e in state.get("evidence", [])][-8:]
         messages: list[BaseMessage] = [SystemMessage(INVESTIGATOR_SYSTEM), HumanMessage(brief(state, texts))]
         # a call already made (a playbook step or an earlier reply) is answered with its evidence id, not run again
-        made = made_calls(state, ctx)
+        made = made_calls(state)
         tokens = steps = 0
         finished = False
         while steps < ctx.max_steps and tokens < ctx.max_tokens:
             try:
                 reply = invoke(bound, messages, "investigate")
             except ModelCallFailed as e:
-                # the evidence so far stands: a failed call ends the loop, it does not fail the case
-                update.setdefault("trace", []).append({"model_call": "native", "error": str(e)})
-                update.setdefault("notes", []).append(f"investigate stopped: {e}")
+                stopped_by_failure(update, {"model_call": "native"}, e)
                 finished = True
                 break
             tokens += int((getattr(reply, "usage_metadata", None) or {}).get("total_tokens", 0))
@@ -92,15 +90,11 @@ class NativeDriver:
                 update.setdefault("trace", []).append(
                     {"model_call": "native", "tool": call["name"], "args": call["args"], "result": content[:300]})
                 messages.append(ToolMessage(content=content, tool_call_id=call["id"]))
-        if not finished:
-            update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
-        update["steps_taken"] = steps
-        update["tokens"] = {"tok_investigate": tokens}
+        end_loop(update, finished, steps, tokens)
 
     def write(self, state: CaseState, ctx: InvestigationContext, template: str) -> Written:
-        decision = state["decision"]
-        head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{must_state(state, ctx.playbooks)}"
-        text, tokens = call_text(ctx.model, NARRATIVE_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
+        text, tokens = call_text(ctx.model, NARRATIVE_SYSTEM, narrative_request(state, ctx.playbooks, template),
+                                 "narrative")
         return (text or template), tokens, []
 
     def revise(self, state: CaseState, ctx: InvestigationContext, template: str, unsupported: list[str]) -> Written:

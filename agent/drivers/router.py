@@ -12,9 +12,9 @@ from typing import Any
 
 from agent.context import InvestigationContext
 from agent.drivers import Written
-from agent.drivers.common import brief, call_text, must_state, revise_whole
-from agent.nodes.common import tool_event
-from agent.nodes.gather import made_calls
+from agent.drivers.common import brief, call_text, end_loop, narrative_request, revise_whole, stopped_by_failure
+from agent.llm.call import ModelCallFailed
+from agent.nodes.common import made_calls, tool_event
 from agent.prompts import PROMPT_VERSION, ROUTER_SYSTEM, SUMMARY_SYSTEM
 from agent.state import CaseState
 from tools.registry import call_key, run_tool
@@ -68,7 +68,6 @@ class RouterDriver:
 
     def investigate(self, state: CaseState, ctx: InvestigationContext, update: dict[str, Any]) -> None:
         """One step at a time until `done`, a repeat, a failed call or the budget."""
-        from agent.llm.call import ModelCallFailed
         from agent.llm.router import choose_next
         from tools.evidence import Evidence
 
@@ -77,7 +76,7 @@ class RouterDriver:
         texts = [Evidence.model_validate(e).brief() for e in state.get("evidence", [])][-10:]
         tokens = 0
         # the calls already made (the playbook steps included): the router never makes one of them again
-        seen = set(made_calls(state, ctx))
+        seen = set(made_calls(state))
         steps = 0
         finished = False
         while steps < ctx.max_steps and tokens < ctx.max_tokens:
@@ -85,11 +84,9 @@ class RouterDriver:
                 choice = choose_next(ctx.model, ROUTER_SYSTEM, brief(state, texts), router_options(),
                                      defaults={"account_id": state["alert"]["account_id"]})
             except ModelCallFailed as e:
-                # the evidence so far stands: a failed call ends the loop, it does not fail the case
                 tokens += e.tokens
-                update.setdefault("trace", []).append(
-                    {"model_call": "router", "prompt_version": PROMPT_VERSION, "error": str(e), "tokens": e.tokens})
-                update.setdefault("notes", []).append(f"investigate stopped: {e}")
+                stopped_by_failure(update, {"model_call": "router", "prompt_version": PROMPT_VERSION,
+                                            "tokens": e.tokens}, e)
                 finished = True
                 break
             tokens += choice.tokens
@@ -110,18 +107,13 @@ class RouterDriver:
             steps += 1
             seen.add(key)
             ev = run_tool(ctx, state["alert"], choice.tool, dict(choice.args))
-            update["trace"].append(tool_event(ev, "router"))
+            update["trace"].append(tool_event(ev, "router", key))
             texts.append(ev.render(max_rows=5)[:900])
-        if not finished:
-            update.setdefault("notes", []).append(f"investigate stopped at the budget ({steps} steps, {tokens} tokens)")
-        update["steps_taken"] = steps
-        update["tokens"] = {"tok_investigate": tokens}
-
+        end_loop(update, finished, steps, tokens)
 
     def write(self, state: CaseState, ctx: InvestigationContext, template: str) -> Written:
-        decision = state["decision"]
-        head = f"Decision: {decision['disposition']}, typology {decision['typology']}.{must_state(state, ctx.playbooks)}"
-        text, tokens = call_text(_short(ctx.model), SUMMARY_SYSTEM, f"{head}\n\nFACT SHEET:\n{template}", "narrative")
+        text, tokens = call_text(_short(ctx.model), SUMMARY_SYSTEM, narrative_request(state, ctx.playbooks, template),
+                                 "narrative")
         narrative, notes = with_summary(text, template, fallback=template)
         return narrative, tokens, notes
 

@@ -163,25 +163,25 @@ def local_timeout(settings: Settings, speed: Speed | None, max_tokens: int) -> f
 
 
 def _build_local(settings: Settings, max_tokens: int) -> tuple[BaseChatModel | None, ModelInfo]:
+    startup_s: float | None = None
     if shared := _shared_server_url():
-        timeout = local_timeout(settings, Speed.decode(os.environ.get(SPEED_ENV)), max_tokens)
-        chat = local_chat(shared, timeout, max_tokens)
-        return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=shared, decides=False,
-                               timeout_s=timeout)
-    if not llama_cpp_installed():
+        base_url, speed = shared, Speed.decode(os.environ.get(SPEED_ENV))
+    elif not llama_cpp_installed():
         return _rules("the local model runtime (llama-cpp-python) is not installed: run `make local` once "
                       "(it compiles llama.cpp for this CPU, about 6 minutes on 2 cores)")
-    try:
-        server, startup_s = _local_server(settings)
-    except (LocalModelUnavailable, LocalServerError) as exc:
-        return _rules(str(exc))
-    timeout = local_timeout(settings, server.speed, max_tokens)
-    if server.speed is not None:
+    else:
+        try:
+            server, startup_s = _local_server(settings)
+        except (LocalModelUnavailable, LocalServerError) as exc:
+            return _rules(str(exc))
+        base_url, speed = server.base_url, server.speed
+    timeout = local_timeout(settings, speed, max_tokens)
+    if speed is not None and startup_s is not None:
         log.info("local model reads %.0f and writes %.1f tokens/s: time limit %.0f s a call",
-                 server.speed.prompt_tps, server.speed.gen_tps, timeout)
-    chat = local_chat(server.base_url, timeout, max_tokens)
-    return chat, ModelInfo(backend="local", model=MODEL_NAME, style="router", base_url=server.base_url,
-                           startup_s=startup_s, decides=False, timeout_s=timeout)
+                 speed.prompt_tps, speed.gen_tps, timeout)
+    return local_chat(base_url, timeout, max_tokens), ModelInfo(
+        backend="local", model=MODEL_NAME, style="router", base_url=base_url, startup_s=startup_s, decides=False,
+        timeout_s=timeout)
 
 
 def _is_loopback(url: str | None) -> bool:

@@ -242,7 +242,6 @@ class LocalServer:
                 try:
                     if client.get(url).status_code == 200:
                         self._probe_completion()
-                        self._measure()
                         return
                 except httpx.TransportError:
                     pass
@@ -252,20 +251,15 @@ class LocalServer:
             f"log {self.log_path}:\n{log_tail(self.log_path)}"
         )
 
-    def _measure(self) -> None:
-        self.speed = measure_speed(self.base_url, self.start_timeout_s)
-
     def _probe_completion(self) -> None:
-        """Generate one token: a server can list its model and still die on the first forward pass
-        (seen here: llama.cpp compiled with -march=native used AMX tiles that this VM's kernel does not
-        grant, and every completion was a segmentation fault). Better a clear start-up error than
-        every case failing with a dropped connection."""
+        """Run the speed measurement's completions, which are also the probe: a server can list its model
+        and still die on the first forward pass (seen here: llama.cpp compiled with -march=native used
+        AMX tiles that this VM's kernel does not grant, and every completion was a segmentation fault).
+        Better a clear start-up error than every case failing with a dropped connection."""
         assert self.proc is not None
-        url = f"http://127.0.0.1:{self.port}/v1/completions"
-        try:
-            httpx.post(url, json={"prompt": "ok", "max_tokens": 1}, timeout=self.start_timeout_s)
-        except httpx.TransportError:
-            time.sleep(0.5)
+        self.speed = measure_speed(self.base_url, self.start_timeout_s)
+        if self.speed is None:
+            time.sleep(0.5)  # a crashed server needs a moment before poll() sees it
         code = self.proc.poll()
         if code is not None:
             why = " (segmentation fault)" if code == -signal.SIGSEGV else ""

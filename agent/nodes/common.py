@@ -21,6 +21,20 @@ def timed(update: dict[str, Any], node: str) -> Iterator[None]:
     update.setdefault("trace", []).insert(0, {"node": node, "ms": round(ms, 2)})
 
 
+def tool_event(ev: Evidence, source: str, call: str | None = None) -> dict[str, Any]:
+    """A trace entry for one tool call; `call` is its `tools.registry.call_key` where a model may ask for
+    the same call again (playbook steps and router steps), so `made_calls` can tell."""
+    event = {"tool": ev.tool, "args": ev.args, "evidence_id": ev.id, "source": source, "rows": ev.row_count,
+             "error": ev.error, "ms": ev.elapsed_ms, "summary": ev.summary[:300]}
+    return event | ({"call": call} if call else {})
+
+
+def made_calls(state: dict[str, Any]) -> dict[str, str]:
+    """The calls this case has made (call key -> evidence id), keyed by the arguments requested, not the
+    ones a tool records (a trace records `entity` and `max_hops`): what a model is not asked to run again."""
+    return {t["call"]: t["evidence_id"] for t in state.get("trace", []) if t.get("call")}
+
+
 def new_evidence(ctx: InvestigationContext, before: int) -> list[dict[str, Any]]:
     """Evidence recorded in the ledger since `before`, as dicts for the state."""
     return [e.model_dump() for e in ctx.ledger.all()[before:]]
@@ -40,9 +54,3 @@ def facts_of(state: dict[str, Any]) -> dict[str, tuple[Any, str]]:
         for k, v in (e.get("facts") or {}).items():
             out[k] = (v, e["id"])
     return out
-
-
-def tool_event(ev: Evidence, source: str) -> dict[str, Any]:
-    """A trace entry for one tool call."""
-    return {"tool": ev.tool, "args": ev.args, "evidence_id": ev.id, "source": source, "rows": ev.row_count,
-            "error": ev.error, "ms": ev.elapsed_ms, "summary": ev.summary[:300]}

@@ -25,8 +25,8 @@ from tools.registry import call_key, run_tool
 FACTLESS_TOOLS = ("trace",)
 
 
-def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str, EvidenceStep]]:
-    """(typology, step) for the union of the candidates' evidence steps, deduplicated by tool and arguments."""
+def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str, EvidenceStep, str]]:
+    """(typology, step, call key) for the union of the candidates' evidence steps, deduplicated by call."""
     playbooks = ctx.playbooks
     seen: set[str] = set()
     plan = []
@@ -37,17 +37,8 @@ def planned_steps(state: CaseState, ctx: InvestigationContext) -> list[tuple[str
             key = call_key(step.tool, state.get("alert"), step.args)
             if key not in seen:
                 seen.add(key)
-                plan.append((typ, step))
+                plan.append((typ, step, key))
     return plan
-
-
-def made_calls(state: CaseState, ctx: InvestigationContext) -> dict[str, str]:
-    """The calls this case's playbook steps made (call key -> evidence id), from the plan and its trace
-    events (both in step order): what a model is not asked to run again. Keyed by the requested
-    arguments, not the recorded ones (a trace records `entity` and `max_hops`)."""
-    events = [t for t in state.get("trace", []) if str(t.get("source", "")).startswith("playbook:")]
-    return {call_key(step.tool, state["alert"], step.args): event["evidence_id"]
-            for (_, step), event in zip(planned_steps(state, ctx), events, strict=False)}
 
 
 def _run(ctx: InvestigationContext, alert: dict[str, Any], step: EvidenceStep) -> Evidence:
@@ -89,12 +80,13 @@ def gather_evidence(state: CaseState, runtime: Runtime[InvestigationContext]) ->
         before = len(ctx.ledger)
         plan = planned_steps(state, ctx)
         threads = max(1, min(ctx.settings.gather_threads, len(plan)))
-        steps = [step for _, step in plan]
+        steps = [step for _, step, _ in plan]
         if threads > 1:
             results = _run_parallel(ctx, state["alert"], steps, threads)
         else:
             results = [_run(ctx, state["alert"], step) for step in steps]
-        events = [tool_event(ev, f"playbook:{typ}:{step.id}") for (typ, step), ev in zip(plan, results, strict=True)]
+        events = [tool_event(ev, f"playbook:{typ}:{step.id}", key)
+                  for (typ, step, key), ev in zip(plan, results, strict=True)]
         update["evidence"] = new_evidence(ctx, before)
         update.setdefault("trace", []).extend(events)
     return update

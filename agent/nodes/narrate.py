@@ -7,6 +7,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from agent.context import InvestigationContext
+from agent.llm.call import ModelCallFailed
 from agent.narrative import build_narrative
 from agent.nodes.common import ledger_map, timed
 from agent.report import Verification
@@ -42,8 +43,6 @@ def draft_narrative(state: CaseState, runtime: Runtime[InvestigationContext]) ->
     update: dict[str, Any] = {}
     with timed(update, "draft_narrative"):
         template = _template(state, ctx.playbooks)
-        from agent.llm.call import ModelCallFailed
-
         try:
             text, tokens, notes = ctx.driver.write(state, ctx, template)
         except ModelCallFailed as e:
@@ -100,8 +99,6 @@ def after_verify(state: CaseState, runtime: Runtime[InvestigationContext]) -> Li
 
 def revise(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
     """Ask the model once to fix the unsupported claims."""
-    from agent.llm.call import ModelCallFailed
-
     ctx = runtime.context
     update: dict[str, Any] = {"revisions": state.get("revisions", 0) + 1}
     with timed(update, "revise"):
