@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from agent.context import InvestigationContext
@@ -66,15 +67,24 @@ class Investigator:
         report.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
         return report
 
-    def prime(self, alert_ids: list[str]) -> None:
-        """Compute a batch's feature vectors in one pass, for a batch runner that calls `investigate`
-        case by case (the eval workers); `investigate_many` does it itself."""
-        self._prefetch_features(alert_ids)
+    @contextmanager
+    def primed(self, alert_ids: list[str]) -> Iterator[None]:
+        """Within: the batch's set-based evidence is computed and held (agent/bulk.py), for a batch
+        runner that calls `investigate` case by case (the eval workers; `investigate_many` uses it
+        too); after, what the cases did not take is dropped."""
+        from agent.bulk import prefetch, release
+
+        prefetch(self.db, self.settings, alert_ids, features=self._reads_features())
+        try:
+            yield
+        finally:
+            release(self.db)
 
     def investigate_many(self, alert_ids: list[str]) -> Iterator[tuple[str, CaseReport | SleuthError]]:
-        """Investigate alerts in order, each one's retrieval query embedded in the background while
-        the case before it runs (its time is otherwise spent waiting on the database). A user error
-        (an unknown alert) is yielded in place of its report; bugs raise."""
+        """Investigate alerts in order after computing their set-based evidence in one pass, each
+        one's retrieval query embedded in the background while the case before it runs (its time is
+        otherwise spent waiting on the database). A user error (an unknown alert) is yielded in place
+        of its report; bugs raise."""
         from tools.playbooks.retrieve import alert_query, prefetch
 
         queries: dict[str, str] = {}
@@ -83,29 +93,22 @@ class Investigator:
             rows = self.db.execute("SELECT alert_id, rule_id, description FROM alerts WHERE alert_id IN "
                                    "(SELECT unnest($ids))", {"ids": chunk}).rows
             queries.update({a: alert_query(r, d or "") for a, r, d in rows})
-        self._prefetch_features(alert_ids)
-        for i, alert_id in enumerate(alert_ids):
-            if i + 1 < len(alert_ids) and alert_ids[i + 1] in queries:
-                prefetch(queries[alert_ids[i + 1]])
-            try:
-                yield alert_id, self.investigate(alert_id)
-            except SleuthError as e:
-                yield alert_id, e
+        with self.primed(alert_ids):
+            for i, alert_id in enumerate(alert_ids):
+                if i + 1 < len(alert_ids) and alert_ids[i + 1] in queries:
+                    prefetch(queries[alert_ids[i + 1]])
+                try:
+                    yield alert_id, self.investigate(alert_id)
+                except SleuthError as e:
+                    yield alert_id, e
 
-    def _prefetch_features(self, alert_ids: list[str]) -> None:
-        """Compute the batch's feature vectors in one pass when the backend or a playbook reads them
-        (one alert alone costs the feature statement most of a second of planning)."""
+    def _reads_features(self) -> bool:
+        """True when the backend or a playbook reads the feature vectors (one alert alone costs the
+        feature statement most of a second of planning, so a batch computes them together)."""
         from tools.playbooks.load import load_playbooks
 
-        uses = self.learned is not None or self.model_name == "learned" or any(
+        return self.learned is not None or self.model_name == "learned" or any(
             s.tool == "features" for pb in load_playbooks().playbooks for s in pb.evidence_steps)
-        if not uses:
-            return
-        from tools.features import prefetch as prefetch_features
-
-        for start in range(0, len(alert_ids), 500):
-            prefetch_features(self.db, alert_ids[start:start + 500], self.settings.jurisdiction_profile,
-                              self.settings.window_days)
 
     def close(self) -> None:
         """Release the database connection."""

@@ -169,15 +169,20 @@ def result_record(report: Any, rule_id: str, seconds: float) -> dict[str, Any]:
         round(seconds, 4), sum(report.tokens.values())).__dict__
 
 
+BULK_BATCH = 2_000
+"""Most alerts a rules or learned batch holds: its set-based statements scan `flows` once per batch
+(agent/bulk.py), so a batch should be large; a kill loses at most the batches in flight."""
+
+
 def batch_size_for(n: int, workers: int, model_name: str, concurrency: int = 1) -> int:
-    """Alerts per batch: a few batches per worker (so the last ones finish together), at most 64 (a
-    kill loses at most the batches in flight); an LLM's cases take seconds each: one a batch, or as
-    many as a worker runs at once against an endpoint."""
+    """Alerts per batch: two batches per worker (so the last ones finish together), at most
+    `BULK_BATCH`; an LLM's cases take seconds each: one a batch, or as many as a worker runs at once
+    against an endpoint."""
     if model_name.startswith("openai:"):
         return max(1, concurrency)
     if model_name not in ("rules", "learned"):
         return 1
-    return max(1, min(64, -(-n // (max(1, workers) * 4))))
+    return max(1, min(BULK_BATCH, -(-n // (max(1, workers) * 2))))
 
 
 def run_triage(settings: Settings, model_name: str, which: str, out_dir: Path, workers: int, resume: bool,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 
 from agent.report import CaseReport
 from tools.errors import SleuthError
@@ -47,11 +48,10 @@ class EvalWorker:
         self.investigate, self._close = factory(settings, model)
 
     def run(self, batch: list[str]) -> Iterator[tuple[str, str | None, str | None, float]]:
-        owner = getattr(self.investigate, "__self__", None)  # an Investigator primes the batch's features
-        if hasattr(owner, "prime"):
-            owner.prime(batch)
-        for alert_id in batch:
-            yield run_one(self.investigate, alert_id)
+        owner = getattr(self.investigate, "__self__", None)  # an Investigator primes the batch's evidence
+        with owner.primed(batch) if hasattr(owner, "primed") else nullcontext():
+            for alert_id in batch:
+                yield run_one(self.investigate, alert_id)
 
     def close(self) -> None:
         self._close()

@@ -81,6 +81,40 @@ class _Watchdog:
                 self._interrupt()
 
 
+class Held:
+    """What a batch computed set-based for its cases, by kind and key, on the connection it was
+    computed on (datasette-style: a cache lives with its database, not in a module global).
+
+    A case takes its entry (`take`) and computes alone what was not held, with the same statement
+    text, so holding changes how fast a case runs, never what it finds.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kinds: dict[str, dict[Any, Any]] = {}
+
+    def put(self, kind: str, entries: dict[Any, Any]) -> None:
+        with self._lock:
+            self._kinds.setdefault(kind, {}).update(entries)
+
+    def get(self, kind: str, key: Any) -> Any | None:
+        with self._lock:
+            return self._kinds.get(kind, {}).get(key)
+
+    def take(self, kind: str, key: Any) -> Any | None:
+        """The entry, removed (a batch's entries are read once each)."""
+        with self._lock:
+            return self._kinds.get(kind, {}).pop(key, None)
+
+    def has(self, kind: str, key: Any) -> bool:
+        with self._lock:
+            return key in self._kinds.get(kind, {})
+
+    def drop(self, kind: str) -> None:
+        with self._lock:
+            self._kinds.pop(kind, None)
+
+
 class Database:
     """A locked-down, read-only connection to the workspace database."""
 
@@ -94,6 +128,8 @@ class Database:
         self._forks: list[Database] = []
         self.root: Database = _parent.root if _parent is not None else self
         """The connection this one was forked from (itself if none): caches are kept per root."""
+        self.held: Held = self.root.held if _parent is not None else Held()
+        """Results a batch computed in one pass for its cases to read (shared with the forks)."""
         if _parent is not None:
             # A cursor is a second connection to the same database instance: same read-only file,
             # same locked configuration, its own statement state, so two threads can query at once.

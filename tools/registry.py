@@ -147,13 +147,9 @@ def _screen(ctx: StepContext, alert: dict[str, Any] | None, args: ScreenArgs) ->
 def _sql(ctx: StepContext, alert: dict[str, Any] | None, args: SqlArgs) -> Evidence:
     """Bind the case's `$account`, `$alert_ts`, `$window_start`, `$alert_id` where the query uses them."""
     from tools.sql import run_sql
+    from tools.sql_batch import step_params
 
-    params: dict[str, Any] = {}
-    if alert is not None:
-        bound = {"account": alert["account_id"], "alert_ts": _as_of(alert),
-                 "window_start": datetime.fromisoformat(alert["window_start"]), "alert_id": alert["alert_id"]}
-        params = {k: v for k, v in bound.items() if f"${k}" in args.query}
-    return run_sql(ctx.db, ctx.ledger, args.query, params or None, row_cap=ctx.settings.sql_row_cap)
+    return run_sql(ctx.db, ctx.ledger, args.query, step_params(alert, args.query), row_cap=ctx.settings.sql_row_cap)
 
 
 def _features(ctx: StepContext, alert: dict[str, Any] | None, args: NoArgs) -> Evidence:

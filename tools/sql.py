@@ -47,7 +47,7 @@ def allowlist(db: Database) -> tuple[tuple[str, ...], str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _validated(query: str, tables: tuple[str, ...], catalog: str, max_rows: int) -> str:
+def validated(query: str, tables: tuple[str, ...], catalog: str, max_rows: int) -> str:
     """validate_sql, remembered: playbook steps send the same statements for every alert, and
     parsing twice (sqlglot, then DuckDB's own parser) costs more than running them. Rejections
     raise and are therefore never cached."""
@@ -60,9 +60,15 @@ def guarded_query(db: Database, query: str, params: Params = None, row_cap: int 
     if cap < 1:
         raise ValueError(f"row_cap must be at least 1, got {cap}")
     tables, catalog = allowlist(db)
-    sql = _validated(query, tables, catalog, cap + 1)
+    sql = validated(query, tables, catalog, cap + 1)
     res = db.execute(sql, params, max_rows=cap + 1)
-    return SqlResult(sql, res.columns, res.rows[:cap], len(res.rows) > cap, cap, res.elapsed_ms)
+    return SqlResult(sql, res.columns, [settle(r) for r in res.rows[:cap]], len(res.rows) > cap, cap, res.elapsed_ms)
+
+
+def settle(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Floats to 10 significant digits: the last digits of a sum depend on the order DuckDB adds in
+    (its threads, a batch's plan), which is not a fact, and a case must read the same either way."""
+    return tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row)
 
 
 def run_sql(db: Database, ledger: EvidenceLedger, query: str, params: Params = None,
@@ -73,7 +79,7 @@ def run_sql(db: Database, ledger: EvidenceLedger, query: str, params: Params = N
         args["params"] = params
     start = time.perf_counter()
     try:
-        res = guarded_query(db, query, params, row_cap)
+        res = held_result(db, query, params, row_cap) or guarded_query(db, query, params, row_cap)
     except SqlRejected as e:
         return ledger.record("sql", args, query=query, error=f"rejected: {e}", elapsed_ms=_ms(start))
     except QueryTimeout as e:
@@ -88,6 +94,17 @@ def run_sql(db: Database, ledger: EvidenceLedger, query: str, params: Params = N
     if res.truncated:
         ev.truncated = True  # cut by the SQL row cap even when the ledger kept every fetched row
     return ev
+
+
+def held_result(db: Database, query: str, params: Params, row_cap: int | None) -> SqlResult | None:
+    """This case's result from a batch's one statement (`tools.sql_batch`), if it was held."""
+    from tools.sql_batch import KIND, held_key
+
+    if not isinstance(params, dict | None):
+        return None
+    res = db.held.take(KIND, held_key(query, params))
+    cap = load_settings().sql_row_cap if row_cap is None else row_cap
+    return res if res is not None and res.row_cap == cap else None
 
 
 def summarise(res: SqlResult) -> str:

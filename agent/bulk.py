@@ -1,0 +1,71 @@
+"""What a batch computes set-based before its cases run, for each case to read its share.
+
+A case on its own runs each evidence statement for its one alert; a batch runs the statements that
+dominate at scale once for all its alerts and holds the results on the connection
+(`tools.db.Held`): the triggering transactions (one join), the playbooks' SQL steps (one `LATERAL`
+statement each, `tools.sql_batch`) and the feature vectors (`tools.features`). The case then runs
+the same graph and takes what was held, computing alone what was not (a step only a retrieved
+playbook names, an alert the batch could not read), so its report is the same either way
+(tests/test_triage_identity.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.nodes.intake import alert_state
+from tools.db import Database
+from tools.errors import NotFound
+from tools.settings import Settings
+
+CHUNK = 2_000  # alerts per set-based statement: the parameter lists stay small, the scans few
+
+
+def batch_alerts(db: Database, alert_ids: list[str]) -> list[dict[str, Any]]:
+    """The batch's alerts as their cases' intake reads them; unknown ids are left to their case."""
+    from tools.alerts import alert_context
+
+    found = []
+    for alert_id in alert_ids:
+        try:
+            found.append(alert_state(alert_context(db, alert_id)))
+        except NotFound:
+            continue
+    return found
+
+
+def sql_steps_for(alert: dict[str, Any], playbooks: Any) -> list[str]:
+    """The SQL steps this alert's case will most likely run: those of the playbooks its rule
+    triggers, or every playbook's when none does (the case then scores them all)."""
+    chosen = [pb for pb in playbooks.playbooks if alert["rule_id"] in pb.triggers] or playbooks.playbooks
+    return [s.args["query"] for pb in chosen for s in pb.evidence_steps if s.tool == "sql"]
+
+
+def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features: bool) -> None:
+    """Hold the batch's triggering transactions, SQL step results and (when read) features."""
+    from tools import alert_txns, sql_batch
+    from tools.playbooks.load import load_playbooks
+
+    playbooks = load_playbooks()
+    for start in range(0, len(alert_ids), CHUNK):
+        alerts = batch_alerts(db, alert_ids[start:start + CHUNK])
+        alert_txns.prefetch(db, [t for a in alerts for t in a["txn_ids"]])
+        by_query: dict[str, list[dict[str, Any]]] = {}
+        for alert in alerts:
+            for query in dict.fromkeys(sql_steps_for(alert, playbooks)):
+                by_query.setdefault(query, []).append(alert)
+        for query, group in by_query.items():
+            sql_batch.prefetch(db, query, group, settings.sql_row_cap, timeout_s=4 * settings.sql_timeout_s)
+    if features:
+        from tools.features import prefetch as prefetch_features
+
+        for start in range(0, len(alert_ids), 500):
+            prefetch_features(db, alert_ids[start:start + 500], settings.jurisdiction_profile, settings.window_days)
+
+
+def release(db: Database) -> None:
+    """Drop what a finished batch held and its cases did not take."""
+    from tools import alert_txns, sql_batch
+
+    db.held.drop(sql_batch.KIND)
+    db.held.drop(alert_txns.KIND)
