@@ -110,6 +110,12 @@ class Held:
         with self._lock:
             return key in self._kinds.get(kind, {})
 
+    def kind(self, kind: str) -> dict[Any, Any]:
+        """The entries of one kind, for a caller that reads and adds many at once (dict operations
+        on it are atomic under the GIL)."""
+        with self._lock:
+            return self._kinds.setdefault(kind, {})
+
     def drop(self, kind: str) -> None:
         with self._lock:
             self._kinds.pop(kind, None)

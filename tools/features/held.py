@@ -4,14 +4,12 @@ One alert through the feature statement costs DuckDB most of a second of plannin
 data size (the statement is large); a batch of alerts costs about the same plan plus a set-based
 pass. So a batch runner calls `prefetch(db, ids)` once per batch and each case's `features` step
 then reads its row from here (`alert_features`), computing (and holding) a single alert only when
-nothing was prefetched. Held on the root `tools.db.Database` (shared by its forks, gone with it),
-keyed by what the rows depend on: jurisdiction profile and window.
+nothing was prefetched. Held in the connection's `tools.db.Held` (shared by its forks, gone with
+it), keyed by what the rows depend on: jurisdiction profile and window.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from typing import Any
 
 from tools.errors import NotFound
@@ -19,14 +17,11 @@ from tools.features.compute import FEATURE_NAMES, _query, compute_features
 from tools.settings import JurisdictionProfile
 
 Row = dict[str, float | None]
-_HELD: weakref.WeakKeyDictionary[Any, dict[tuple[Any, int], dict[str, Row]]] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+KIND = "features"
 
 
 def _store(db: Any, profile: JurisdictionProfile, window_days: int) -> dict[str, Row]:
-    root = getattr(db, "root", db)
-    with _LOCK:
-        return _HELD.setdefault(root, {}).setdefault((profile, window_days), {})
+    return db.held.kind(KIND).setdefault((profile, window_days), {})
 
 
 def held_table(db: Any, alert_ids: list[str], profile: JurisdictionProfile, window_days: int) -> Any | None:
@@ -55,8 +50,7 @@ def prefetch(db: Any, alert_ids: list[str], profile: JurisdictionProfile | None 
         return 0
     table = compute_features(db, missing, query.profile, window_days=query.window_days, use_held=False)
     rows = {r.pop("alert_id"): r for r in table.to_pylist()}
-    with _LOCK:
-        held.update(rows)
+    held.update(rows)
     return len(rows)
 
 
@@ -95,13 +89,10 @@ def hold_parquet(db: Any, path: Any) -> int:
     if meta.get("sleuth.features.digest") != feature_set_digest(Query(profile=profile, window_days=window)):
         raise InputInvalid(f"{path}: built by another version of the feature definitions; build it again")
     rows = {r.pop("alert_id"): {n: r[n] for n in FEATURE_NAMES} for r in table.to_pylist()}
-    held = _store(db, profile, window)
-    with _LOCK:
-        held.update(rows)
+    _store(db, profile, window).update(rows)
     return len(rows)
 
 
 def forget(db: Any) -> None:
     """Drop what is held for this connection (tests compare both paths)."""
-    with _LOCK:
-        _HELD.pop(getattr(db, "root", db), None)
+    db.held.drop(KIND)

@@ -1,0 +1,72 @@
+"""A batch's set-based statements find what each case finds alone (agent/bulk.py): the playbooks'
+SQL steps as one LATERAL statement, the triggering transactions as one join. Over every sample
+alert and every SQL step, not only the ones its rule triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.bulk import batch_alerts
+from tools import alert_txns, sql_batch
+from tools.db import Database
+from tools.playbooks.load import load_playbooks
+from tools.settings import Settings
+from tools.sql import guarded_query, held_result
+
+
+@pytest.fixture(scope="module")
+def db(workspace_settings: Settings) -> Database:
+    with Database.open(workspace_settings) as con:
+        yield con
+
+
+@pytest.fixture(scope="module")
+def alerts(db: Database) -> list[dict[str, Any]]:
+    ids = [a for (a,) in db.execute("SELECT alert_id FROM alerts ORDER BY alert_id").rows]
+    return batch_alerts(db, ids + ["ALT-NOT-THERE"])
+
+
+def test_unknown_alerts_are_left_to_their_case(alerts: list[dict[str, Any]]) -> None:
+    assert alerts and all(a["alert_id"] != "ALT-NOT-THERE" for a in alerts)
+
+
+@pytest.mark.parametrize("step", [s for pb in load_playbooks().playbooks for s in pb.evidence_steps if s.tool == "sql"],
+                         ids=lambda s: s.id)
+def test_a_held_step_result_equals_the_step_run_alone(db: Database, alerts: list[dict[str, Any]], step: Any) -> None:
+    query = step.args["query"]
+    held = sql_batch.prefetch(db, query, alerts, row_cap=200)
+    assert held == len(alerts)  # every alert got its one row from the one statement
+    differing = []
+    for alert in alerts:
+        params = sql_batch.step_params(alert, query)
+        took = held_result(db, query, params, 200)
+        alone = guarded_query(db, query, params, 200)
+        if took is None or (took.query, took.columns, took.rows) != (alone.query, alone.columns, alone.rows):
+            differing.append(alert["alert_id"])
+    assert not differing, f"{len(differing)} alerts differ, e.g. {differing[0]}"
+    assert held_result(db, query, sql_batch.step_params(alerts[0], query), 200) is None  # taken once
+
+
+def test_a_step_the_database_rejects_holds_nothing(db: Database, alerts: list[dict[str, Any]]) -> None:
+    assert sql_batch.prefetch(db, "SELECT no_such_column FROM flows WHERE entity = $account", alerts, 200) == 0
+    assert sql_batch.prefetch(db, "DELETE FROM flows WHERE entity = $account", alerts, 200) == 0
+
+
+def test_a_step_with_several_rows_per_alert_is_left_to_each_case(db: Database, alerts: list[dict[str, Any]]) -> None:
+    query = "SELECT txn_id FROM flows WHERE entity = $account AND ts <= $alert_ts"
+    assert sql_batch.prefetch(db, query, alerts[:20], 200) < 20
+
+
+def test_held_transactions_equal_the_lookup(db: Database, alerts: list[dict[str, Any]]) -> None:
+    ids = [t for a in alerts for t in a["txn_ids"]] + ["TX-NOT-THERE"]
+    alone = {a["alert_id"]: alert_txns.alert_transactions(db, a["txn_ids"] + ["TX-NOT-THERE"]) for a in alerts}
+    assert alert_txns.prefetch(db, ids) == len(set(ids))
+    try:
+        assert db.held.has(alert_txns.KIND, "TX-NOT-THERE")
+        held = {a["alert_id"]: alert_txns.alert_transactions(db, a["txn_ids"] + ["TX-NOT-THERE"]) for a in alerts}
+    finally:
+        db.held.drop(alert_txns.KIND)
+    assert held == alone
+    assert sum(len(rows) for rows in held.values()) > len(alerts)
