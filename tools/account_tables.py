@@ -49,9 +49,28 @@ def account_ids(db: Database) -> Container[str] | None:
 
 @dataclass
 class LoginTable:
-    """A small logins table by account, with (account, device, ip, ts) by device and by IP on demand."""
+    """Logins by account, with (account, device, ip, ts) by device and by IP: the whole table when
+    it is small, or what a batch held (`hold_logins`): only the accounts and identifiers it covers."""
 
     by_account: dict[str, list[Login]]
+    links: dict[str, list[Link]] | None = None
+    """A batch's links by identifier (device or IP); None for a whole table (indexed on demand)."""
+
+    def account(self, account_id: str) -> list[Login] | None:
+        """The account's logins; None when a batch's table does not cover it."""
+        rows = self.by_account.get(account_id)
+        return rows if rows is not None or self.links is None else None
+
+    def shared(self, devices: list[str], ips: list[str]) -> list[Link] | None:
+        """The logins from one of these devices or IPs; None when one of them is not covered."""
+        if self.links is None:
+            return [r for d in devices for r in self.by_device.get(d, [])] + \
+                [r for i in ips for r in self.by_ip.get(i, [])]
+        idents = [*devices, *ips]
+        if any(x not in self.links for x in idents):
+            return None
+        found = [r for d in devices for r in self.links[d] if r[1] == d]
+        return found + [r for i in ips for r in self.links[i] if r[2] == i]
 
     @cached_property
     def by_device(self) -> dict[str, list[Link]]:
@@ -70,8 +89,14 @@ class LoginTable:
         return out
 
 
+LOGINS_KIND = "logins"
+LINKS_SQL = """SELECT account_id, device_id, ip, ts FROM logins WHERE ts IS NOT NULL
+AND (device_id IN (SELECT unnest($devices)) OR ip IN (SELECT unnest($ips)))"""
+
+
 def logins(db: Database) -> LoginTable | None:
-    """The logins table held by account, when small; None when it is too large to hold."""
+    """The logins table held by account, when small; else what a batch held (`hold_logins`), if
+    anything; None when neither (query instead)."""
     def read() -> LoginTable:
         out: dict[str, list[Login]] = {}
         for account, device, country, event, ts, ip in db.execute(
@@ -79,7 +104,42 @@ def logins(db: Database) -> LoginTable | None:
             out.setdefault(account, []).append((device, country, event, ts, ip))
         return LoginTable(out)
 
-    return small_table(db, "logins", read)
+    whole = small_table(db, "logins", read)
+    return whole if whole is not None else db.held.get(LOGINS_KIND, "table")
+
+
+def hold_logins(db: Database, accounts: list[str]) -> None:
+    """Hold a batch's logins in three set-based statements when the table is too large to hold
+    whole: every login of its accounts (the profile's and the cluster's own), the links of every
+    device and IP they used (the cluster's first level) and of the other identifiers those links
+    carry (its second level). A case then reads them as from a small table."""
+    if not table_columns(db, "logins") or small_table(db, "logins", lambda: True, view="small") is not None:
+        return
+    by_account: dict[str, list[Login]] = {a: [] for a in dict.fromkeys(accounts)}
+    for account, device, country, event, ts, ip in db.execute(
+            "SELECT account_id, device_id, country, event, ts, ip FROM logins WHERE ts IS NOT NULL "
+            "AND account_id IN (SELECT unnest($accounts))", {"accounts": list(by_account)}).rows:
+        by_account[account].append((device, country, event, ts, ip))
+    links: dict[str, list[Link]] = {}
+    devices = {d for rows in by_account.values() for d, _, _, _, _ in rows if d is not None}
+    ips = {i for rows in by_account.values() for _, _, _, _, i in rows if i is not None}
+    for _level in range(2):
+        devices -= links.keys()
+        ips -= links.keys()
+        if not devices and not ips:
+            break
+        found = db.execute(LINKS_SQL, {"devices": sorted(devices), "ips": sorted(ips)}).rows
+        for x in (*devices, *ips):
+            links.setdefault(x, [])
+        for row in found:
+            link = tuple(row)
+            if row[1] in devices:
+                links[row[1]].append(link)  # type: ignore[arg-type]
+            if row[2] in ips:
+                links[row[2]].append(link)  # type: ignore[arg-type]
+        devices = {r[1] for r in found if r[1] is not None}
+        ips = {r[2] for r in found if r[2] is not None}
+    db.held.put(LOGINS_KIND, {"table": LoginTable(by_account, links)})
 
 
 def _sides(db: Database) -> dict[str, list[Side]] | None:
@@ -131,17 +191,18 @@ def held_account(db: Database, account_id: str, as_of: dt.datetime,
     all from held tables; None when one of them is too large to hold (query instead)."""
     accounts = account_rows(db)
     held_logins = logins(db) if table_columns(db, "logins") else LoginTable({})
+    account_logins = held_logins.account(account_id) if held_logins is not None else None
     if table_columns(db, "p2p_sides"):
         sides = _sides(db)
     elif table_columns(db, "p2p_orders"):
         sides = None  # orders without the per-side table: the statement finds them by buyer or seller
     else:
         sides = {}
-    if accounts is None or held_logins is None or sides is None:
+    if accounts is None or account_logins is None or sides is None:
         return None
     row = accounts.get(account_id)
     if row is None:
         return None, [], (0,) * 6
     return (dict(zip(ACCOUNT_COLUMNS, row, strict=True)),
-            login_groups(held_logins.by_account.get(account_id, []), as_of, ws),
+            login_groups(account_logins, as_of, ws),
             p2p_counts(sides.get(account_id, []), as_of, ws))

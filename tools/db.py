@@ -150,9 +150,14 @@ class Database:
                     "autoinstall_known_extensions": False,
                     "allow_community_extensions": False,
                     "threads": threads,
-                    "lock_configuration": True,
                 },
             )
+            # options first (a long batch statement would draw a progress bar on stdout), then the
+            # configuration is locked so no statement can turn anything back on. A second connection
+            # to the file in this process shares the instance, locked by the first: it keeps the bar.
+            if not self.con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+                self.con.execute("SET enable_progress_bar = false")
+                self.con.execute("SET lock_configuration = true")
         self._watchdog = _Watchdog(self.con.interrupt)
 
     def pool(self, size: int) -> list[Database]:

@@ -97,11 +97,13 @@ def clusters(
 
 
 def _own(db: Database, acct: str, end: dt.datetime) -> list[tuple]:
-    """OWN_SQL: the account's (device, IP) pairs up to `end` (from a small logins table held in memory)."""
+    """OWN_SQL: the account's (device, IP) pairs up to `end` (from logins held in memory: a small
+    table, or a batch's)."""
     held = logins(db)
-    if held is None:
+    rows = held.account(acct) if held is not None else None
+    if rows is None:
         return db.execute(OWN_SQL, {"a": acct, "e": end}).rows
-    return sorted({(d, i) for d, _, _, ts, i in held.by_account.get(acct, []) if ts <= end}, key=str)
+    return sorted({(d, i) for d, _, _, ts, i in rows if ts <= end}, key=str)
 
 
 def _shared(db: Database, devs: list[str], ips: list[str], end: dt.datetime) -> list[tuple]:
@@ -110,11 +112,10 @@ def _shared(db: Database, devs: list[str], ips: list[str], end: dt.datetime) -> 
     if not devs and not ips:
         return []
     held = logins(db)
-    if held is None:
+    links = held.shared(devs, ips) if held is not None else None
+    if links is None:
         return db.execute(SHARED_SQL, {"devs": devs, "ips": ips, "e": end}).rows
-    found = {(a, d, i) for ident in devs for a, d, i, ts in held.by_device.get(ident, []) if ts <= end}
-    found |= {(a, d, i) for ident in ips for a, d, i, ts in held.by_ip.get(ident, []) if ts <= end}
-    return sorted(found, key=str)
+    return sorted({(a, d, i) for a, d, i, ts in links if ts <= end}, key=str)
 
 
 def _window_flows(db: Database, members: list[str], start: dt.datetime, end: dt.datetime) -> dict[str, list[tuple]]:

@@ -70,3 +70,50 @@ def test_held_transactions_equal_the_lookup(db: Database, alerts: list[dict[str,
         db.held.drop(alert_txns.KIND)
     assert held == alone
     assert sum(len(rows) for rows in held.values()) > len(alerts)
+
+
+def test_held_logins_give_the_profile_and_the_clusters_the_statements_findings(
+        db: Database, alerts: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With logins too large to hold whole (as at 10M transactions), a batch's held logins give
+    `profile` and `clusters` the evidence their statements give."""
+    import datetime as dt
+
+    import tools.introspect as introspect
+    from tools.account_tables import LOGINS_KIND, hold_logins, logins
+    from tools.evidence import EvidenceLedger
+    from tools.graph.clusters import clusters
+    from tools.profile import profile
+
+    counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in ("accounts", "logins", "p2p_sides")}
+    assert counts["logins"] > max(counts["accounts"], counts["p2p_sides"])
+    # the other tables stay held, so the profile reads the held logins rather than its statement
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", counts["logins"] - 1)
+    introspect.forget_small_tables(db)
+    chosen = alerts[::3]
+
+    def run() -> list[dict[str, Any]]:
+        out = []
+        for a in chosen:
+            as_of = dt.datetime.fromisoformat(a["created_at"])
+            for ev in (profile(db, EvidenceLedger(200), a["account_id"], as_of=as_of),
+                       clusters(db, EvidenceLedger(200), a["account_id"], as_of=as_of)):
+                out.append(ev.model_dump(exclude={"elapsed_ms"}))
+        return out
+
+    try:
+        assert logins(db) is None
+        alone = run()
+        hold_logins(db, [a["account_id"] for a in chosen])
+        table = logins(db)
+        assert table is not None and table.links  # held, with the devices' and IPs' links
+        reads = []
+        original = db.execute
+        monkeypatch.setattr(db, "execute", lambda sql, *a, **k: reads.append(sql) or original(sql, *a, **k))
+        held = run()
+        monkeypatch.undo()
+    finally:
+        db.held.drop(LOGINS_KIND)
+        introspect.forget_small_tables(db)
+    assert held == alone
+    assert not [sql for sql in reads if "FROM logins" in sql]  # every login came from the held table
+    assert any(e["tool"] == "clusters" and e["facts"]["cluster_size"] > 1 for e in held)
