@@ -3,8 +3,8 @@
 A case on its own runs each evidence statement for its one alert; a batch runs the statements that
 dominate at scale once for all its alerts and holds the results on the connection
 (`tools.db.Held`): the triggering transactions (one join), the playbooks' SQL steps (one `LATERAL`
-statement each, `tools.sql_batch`), the logins of its accounts and of the devices and IPs they
-share (three statements, `tools.account_tables.hold_logins`) and the feature vectors
+statement each, `tools.sql_batch`), its accounts' P2P sides and logins and the logins of the
+devices and IPs they share (four statements, `tools.account_tables.hold_accounts`) and the feature vectors
 (`tools.features`). The case then runs
 the same graph and takes what was held, computing alone what was not (a step only a retrieved
 playbook names, an alert the batch could not read), so its report is the same either way
@@ -46,14 +46,14 @@ def sql_steps_for(alert: dict[str, Any], playbooks: Any) -> list[str]:
 def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features: bool) -> None:
     """Hold the batch's triggering transactions, SQL step results and (when read) features."""
     from tools import alert_txns, sql_batch
-    from tools.account_tables import hold_logins
+    from tools.account_tables import hold_accounts
     from tools.playbooks.load import load_playbooks
 
     playbooks = load_playbooks()
     for start in range(0, len(alert_ids), CHUNK):
         alerts = batch_alerts(db, alert_ids[start:start + CHUNK])
         alert_txns.prefetch(db, [t for a in alerts for t in a["txn_ids"]])
-        hold_logins(db, [a["account_id"] for a in alerts])
+        hold_accounts(db, [a["account_id"] for a in alerts])
         by_query: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
             for query in dict.fromkeys(sql_steps_for(alert, playbooks)):
@@ -70,7 +70,7 @@ def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features
 def release(db: Database) -> None:
     """Drop what a finished batch held and its cases did not take."""
     from tools import alert_txns, sql_batch
-    from tools.account_tables import LOGINS_KIND
+    from tools.account_tables import LOGINS_KIND, SIDES_KIND
 
-    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND):
+    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND, SIDES_KIND):
         db.held.drop(kind)

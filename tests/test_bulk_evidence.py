@@ -72,22 +72,23 @@ def test_held_transactions_equal_the_lookup(db: Database, alerts: list[dict[str,
     assert sum(len(rows) for rows in held.values()) > len(alerts)
 
 
-def test_held_logins_give_the_profile_and_the_clusters_the_statements_findings(
+def test_held_account_tables_give_the_profile_and_the_clusters_the_statements_findings(
         db: Database, alerts: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """With logins too large to hold whole (as at 10M transactions), a batch's held logins give
-    `profile` and `clusters` the evidence their statements give."""
+    """With logins and P2P sides too large to hold whole (as at 10M transactions), a batch's held
+    rows give `profile` and `clusters` the evidence their statements give."""
     import datetime as dt
 
     import tools.introspect as introspect
-    from tools.account_tables import LOGINS_KIND, hold_logins, logins
+    from tools.account_tables import LOGINS_KIND, SIDES_KIND, hold_accounts, logins
     from tools.evidence import EvidenceLedger
     from tools.graph.clusters import clusters
     from tools.profile import profile
 
-    counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in ("accounts", "logins", "p2p_sides")}
-    assert counts["logins"] > max(counts["accounts"], counts["p2p_sides"])
-    # the other tables stay held, so the profile reads the held logins rather than its statement
-    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", counts["logins"] - 1)
+    counts = {t: db.scalar(f"SELECT count(*) FROM {t}") for t in ("accounts", "alerts", "logins", "p2p_sides")}
+    small = max(counts["accounts"], counts["alerts"])
+    assert min(counts["logins"], counts["p2p_sides"]) > small
+    # accounts and alerts stay held whole, so the profile reads the batch's logins and sides
+    monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", small)
     introspect.forget_small_tables(db)
     chosen = alerts[::3]
 
@@ -103,7 +104,7 @@ def test_held_logins_give_the_profile_and_the_clusters_the_statements_findings(
     try:
         assert logins(db) is None
         alone = run()
-        hold_logins(db, [a["account_id"] for a in chosen])
+        hold_accounts(db, [a["account_id"] for a in chosen])
         table = logins(db)
         assert table is not None and table.links  # held, with the devices' and IPs' links
         reads = []
@@ -113,7 +114,9 @@ def test_held_logins_give_the_profile_and_the_clusters_the_statements_findings(
         monkeypatch.undo()
     finally:
         db.held.drop(LOGINS_KIND)
+        db.held.drop(SIDES_KIND)
         introspect.forget_small_tables(db)
     assert held == alone
-    assert not [sql for sql in reads if "FROM logins" in sql]  # every login came from the held table
+    # every login and P2P side came from the held tables
+    assert not [sql for sql in reads if "FROM logins" in sql or "FROM p2p_" in sql]
     assert any(e["tool"] == "clusters" and e["facts"]["cluster_size"] > 1 for e in held)

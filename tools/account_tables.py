@@ -1,11 +1,12 @@
-"""An account's rows of the small per-account tables (accounts, logins, P2P sides), held in memory.
+"""An account's rows of the per-account tables (accounts, logins, P2P sides), held in memory.
 
 The profile reads the account's row, its logins and its P2P counts in one statement that costs
 about 5 ms of DuckDB planning for a few dozen rows. When those tables are small
 (`tools.introspect.small_table`) they are read once per connection, grouped by account, and the
 same facts are computed here with the filters and orders of `tools.profile.ACCOUNT_SQL` (the tests
-compare both paths). A larger table, or a workspace whose P2P orders have no `p2p_sides`, keeps the
-statement.
+compare both paths). A larger table is held for a batch's accounts only (`hold_logins`,
+`hold_sides`: one set-based statement each, agent/bulk.py); an account no batch covers, or a
+workspace whose P2P orders have no `p2p_sides`, keeps the statement.
 """
 
 from __future__ import annotations
@@ -142,16 +143,50 @@ def hold_logins(db: Database, accounts: list[str]) -> None:
     db.held.put(LOGINS_KIND, {"table": LoginTable(by_account, links)})
 
 
-def _sides(db: Database) -> dict[str, list[Side]] | None:
+SIDES_KIND = "p2p_sides"
+
+
+def _sides_sql(db: Database, where: str = "") -> str:
+    third = "coalesce(third_party_payer, FALSE)" if "third_party_payer" in table_columns(db, "p2p_sides") else "FALSE"
+    return f"SELECT account_id, ts, status, {third} FROM p2p_sides WHERE ts IS NOT NULL{where}"
+
+
+def account_sides(db: Database, account_id: str) -> list[Side] | None:
+    """The account's P2P sides: from the whole table when small, else from a batch's (`hold_sides`)
+    when it covers the account; None when neither holds them, or the workspace has P2P orders
+    without the per-side table (the statement then finds them by buyer or seller)."""
+    if not table_columns(db, "p2p_sides"):
+        return None if table_columns(db, "p2p_orders") else []
+
     def read() -> dict[str, list[Side]]:
-        third = "coalesce(third_party_payer, FALSE)" if "third_party_payer" in table_columns(db, "p2p_sides") else "FALSE"
         out: dict[str, list[Side]] = {}
-        for account, ts, status, paid_by_other in db.execute(
-                f"SELECT account_id, ts, status, {third} FROM p2p_sides WHERE ts IS NOT NULL").rows:
+        for account, ts, status, paid_by_other in db.execute(_sides_sql(db)).rows:
             out.setdefault(account, []).append((ts, status, bool(paid_by_other)))
         return out
 
-    return small_table(db, "p2p_sides", read)
+    whole = small_table(db, "p2p_sides", read)
+    if whole is not None:
+        return whole.get(account_id, [])
+    held = db.held.get(SIDES_KIND, "table")
+    return held.get(account_id) if held is not None else None
+
+
+def hold_accounts(db: Database, accounts: list[str]) -> None:
+    """Hold what a batch's profiles and clusters read of the large per-account tables."""
+    hold_logins(db, accounts)
+    hold_sides(db, accounts)
+
+
+def hold_sides(db: Database, accounts: list[str]) -> None:
+    """Hold a batch's accounts' P2P sides in one statement when the table is too large to hold
+    whole; every batch account gets an entry (none for one without orders)."""
+    if not table_columns(db, "p2p_sides") or small_table(db, "p2p_sides", lambda: True, view="small") is not None:
+        return
+    out: dict[str, list[Side]] = {a: [] for a in dict.fromkeys(accounts)}
+    for account, ts, status, paid_by_other in db.execute(
+            _sides_sql(db, " AND account_id IN (SELECT unnest($accounts))"), {"accounts": list(out)}).rows:
+        out[account].append((ts, status, bool(paid_by_other)))
+    db.held.put(SIDES_KIND, {"table": out})
 
 
 def _nulls_last(value: Any) -> tuple[bool, Any]:
@@ -192,12 +227,7 @@ def held_account(db: Database, account_id: str, as_of: dt.datetime,
     accounts = account_rows(db)
     held_logins = logins(db) if table_columns(db, "logins") else LoginTable({})
     account_logins = held_logins.account(account_id) if held_logins is not None else None
-    if table_columns(db, "p2p_sides"):
-        sides = _sides(db)
-    elif table_columns(db, "p2p_orders"):
-        sides = None  # orders without the per-side table: the statement finds them by buyer or seller
-    else:
-        sides = {}
+    sides = account_sides(db, account_id)
     if accounts is None or account_logins is None or sides is None:
         return None
     row = accounts.get(account_id)
@@ -205,4 +235,4 @@ def held_account(db: Database, account_id: str, as_of: dt.datetime,
         return None, [], (0,) * 6
     return (dict(zip(ACCOUNT_COLUMNS, row, strict=True)),
             login_groups(account_logins, as_of, ws),
-            p2p_counts(sides.get(account_id, []), as_of, ws))
+            p2p_counts(sides, as_of, ws))

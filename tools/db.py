@@ -124,7 +124,7 @@ class Held:
 class Database:
     """A locked-down, read-only connection to the workspace database."""
 
-    def __init__(self, path: Path, timeout_s: float = 5.0, threads: int = 2, *,
+    def __init__(self, path: Path, timeout_s: float = 5.0, threads: int = 2, *, memory_mb: int | None = None,
                  _parent: Database | None = None) -> None:
         if _parent is None and not Path(path).exists():
             raise WorkspaceMissing(f"no workspace database at {path}: run `sleuth workspace ensure` or `sleuth data load DIR`")
@@ -150,6 +150,7 @@ class Database:
                     "autoinstall_known_extensions": False,
                     "allow_community_extensions": False,
                     "threads": threads,
+                    **({"memory_limit": f"{memory_mb}MB"} if memory_mb else {}),
                 },
             )
             # options first (a long batch statement would draw a progress bar on stdout), then the
@@ -170,7 +171,8 @@ class Database:
     @classmethod
     def open(cls, settings: Settings) -> Database:
         """Open the workspace database named by the settings."""
-        return cls(settings.db_path, timeout_s=settings.sql_timeout_s, threads=settings.db_threads)
+        return cls(settings.db_path, timeout_s=settings.sql_timeout_s, threads=settings.db_threads,
+                   memory_mb=settings.db_memory_mb)
 
     def execute(self, sql: str, params: list[Any] | dict[str, Any] | None = None,
                 timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:

@@ -104,6 +104,8 @@ class Settings(BaseModel):
                                                       "endpoint (openai:), each waiting on its own calls.")
     db_threads: int = Field(2, description="DuckDB threads per connection. More speed up one large ad-hoc query; batch "
                                            "runs (triage, eval, bench) use 1 per worker and run cases in parallel instead.")
+    db_memory_mb: int | None = Field(None, ge=64, description="DuckDB's memory limit per process (its block cache "
+                                     "grows to 80% of RAM by default); batch workers get an equal share of 3 GB.")
     gather_threads: int = Field(2, description="Threads that run a case's playbook evidence steps in parallel "
                                                "(each on its own cursor); 1 runs them one after another.")
     close_precision_target: float = Field(
@@ -176,6 +178,10 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+WORKERS_MEMORY_MB = 3072
+"""DuckDB memory shared by a batch run's workers: the run's 4 GB budget less the processes' own."""
+
+
 def for_workers(settings: Settings, workers: int) -> Settings:
     """Settings for one of `workers` batch processes sharing this machine's cores.
 
@@ -186,7 +192,8 @@ def for_workers(settings: Settings, workers: int) -> Settings:
     one thread each, 500 alerts). A value set explicitly (flag or `SLEUTH_*`) is kept.
     """
     share = max(1, (os.cpu_count() or 1) // max(1, workers))
-    update = {name: value for name, value in (("db_threads", 1), ("gather_threads", share))
+    memory = max(256, WORKERS_MEMORY_MB // max(1, workers))
+    update = {name: value for name, value in (("db_threads", 1), ("gather_threads", share), ("db_memory_mb", memory))
               if name not in settings.model_fields_set}
     return settings.model_copy(update=update) if update else settings
 
