@@ -36,14 +36,17 @@ def batch_alerts(db: Database, alert_ids: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def sql_steps_for(alert: dict[str, Any], playbooks: Any) -> list[str]:
-    """The SQL steps this alert's case will most likely run: those of the playbooks its rule
-    triggers, or every playbook's when none does (the case then scores them all)."""
-    chosen = [pb for pb in playbooks.playbooks if alert["rule_id"] in pb.triggers] or playbooks.playbooks
-    return [s.args["query"] for pb in chosen for s in pb.evidence_steps if s.tool == "sql"]
+def sql_steps_for(alert: dict[str, Any], playbooks: Any, k: int, settings: Settings) -> list[str]:
+    """The SQL steps this alert's case will run: those of its candidate playbooks, chosen as the
+    case chooses them (`candidates_for`; the retrieval query's embedding is then cached for it)."""
+    from agent.nodes.retrieve import candidates_for
+
+    _, candidates, _ = candidates_for(alert, playbooks, k, settings)
+    return [s.args["query"] for typ in candidates for s in playbooks.by_typology[typ].evidence_steps
+            if s.tool == "sql"]
 
 
-def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features: bool) -> None:
+def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features: bool, k: int) -> None:
     """Hold the batch's triggering transactions, SQL step results and (when read) features."""
     from tools import alert_txns, sql_batch
     from tools.account_tables import hold_accounts
@@ -56,15 +59,15 @@ def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features
         hold_accounts(db, [a["account_id"] for a in alerts])
         by_query: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
-            for query in dict.fromkeys(sql_steps_for(alert, playbooks)):
+            for query in dict.fromkeys(sql_steps_for(alert, playbooks, k, settings)):
                 by_query.setdefault(query, []).append(alert)
         for query, group in by_query.items():
             sql_batch.prefetch(db, query, group, settings.sql_row_cap, timeout_s=4 * settings.sql_timeout_s)
     if features:
         from tools.features import prefetch as prefetch_features
 
-        for start in range(0, len(alert_ids), 500):
-            prefetch_features(db, alert_ids[start:start + 500], settings.jurisdiction_profile, settings.window_days)
+        for start in range(0, len(alert_ids), CHUNK):  # 2,000 at 10M: 4.8 s, against 13.0 s in fours of 500
+            prefetch_features(db, alert_ids[start:start + CHUNK], settings.jurisdiction_profile, settings.window_days)
 
 
 def release(db: Database) -> None:

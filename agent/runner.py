@@ -74,7 +74,7 @@ class Investigator:
         too); after, what the cases did not take is dropped."""
         from agent.bulk import prefetch, release
 
-        prefetch(self.db, self.settings, alert_ids, features=self._reads_features())
+        prefetch(self.db, self.settings, alert_ids, features=self._reads_features(), k=self.context().playbook_k)
         try:
             yield
         finally:
