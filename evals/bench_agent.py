@@ -52,7 +52,9 @@ def bench_agent(settings: Settings, n: int = 100, model: str = "rules") -> dict[
 
 
 #: How the graph's nodes add up to the stages `bench triage` reports (writes are the parent's commits).
-STAGES = {"features": ("intake", "retrieve_playbooks", "gather_evidence"), "decisions": ("investigate", "assess"),
+STAGES = {"features": ("intake", "retrieve_playbooks", "gather_evidence", "batch_transactions", "batch_accounts",
+                       "batch_retrieval", "batch_sql_steps", "batch_features"),
+          "decisions": ("investigate", "assess"),
           "reports": ("draft_narrative", "verify", "revise", "recommend", "record")}
 
 
@@ -62,6 +64,52 @@ def _usage() -> tuple[float, float, float, float]:
 
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, me.ru_maxrss / 1024, kids.ru_maxrss / 1024)
+
+
+class TreeMemory:
+    """The peak of the summed resident memory of this process and its children (the workers), read
+    from /proc every 0.2 s on a thread: `ru_maxrss` gives only each process's own peak, and the
+    bar is for the whole run. On a system without /proc it reads 0."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.peak_mb = max(self.peak_mb, tree_rss_mb())
+            if self._stop.wait(0.2):
+                return
+
+
+def tree_rss_mb() -> float:
+    """Resident MB of this process plus its direct children (a process that ends mid-read counts 0)."""
+    import os
+
+    me = os.getpid()
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if int(entry.name) != me and ppid != me:
+                continue
+            total += next(int(line.split()[1]) for line in (entry / "status").read_text().splitlines()
+                          if line.startswith("VmRSS:"))
+        except (OSError, ValueError, IndexError, StopIteration):
+            continue
+    return total / 1024
 
 
 def stage_seconds(cases_dir: Path) -> dict[str, float]:
@@ -93,8 +141,9 @@ def bench_triage(settings: Settings, workers: int = 2, model: str = "rules", eng
             Path(which).write_text("".join(f"{a}\n" for a, _ in select_alerts(private, "all")[:alerts]))
         cpu0, kids0, _, _ = _usage()
         start = time.perf_counter()
-        result = run_triage(private, model, which, Path(tmp) / "out", workers, resume=False, fresh=True,
-                            engine=engine)
+        with TreeMemory() as memory:
+            result = run_triage(private, model, which, Path(tmp) / "out", workers, resume=False, fresh=True,
+                                engine=engine)
         wall = time.perf_counter() - start
         cpu1, kids1, peak_parent, peak_child = _usage()
         stages = stage_seconds(private.cases_dir)
@@ -105,5 +154,6 @@ def bench_triage(settings: Settings, workers: int = 2, model: str = "rules", eng
             "seconds": round(wall, 2), "alerts_per_s": round(len(records) / wall, 2),
             "alerts_per_s_steady": round(result["steady_per_s"] or 0.0, 2),
             "cpu_s": {"parent": round(cpu1 - cpu0, 2), "workers": round(kids1 - kids0, 2)},
-            "peak_mb": {"parent": round(peak_parent), "largest_worker": round(peak_child)},
+            "peak_mb": {"parent": round(peak_parent), "largest_worker": round(peak_child),
+                        "all_processes": round(memory.peak_mb)},
             "stage_s": stages, "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}

@@ -48,9 +48,10 @@ def bench_triage_cmd(workers: int = typer.Option(2, "--workers", "-w", help="Wor
         return
     console.print(f"bench triage ({r['model']}, {r['workers']} workers, {r['engine']}): {r['alerts']} alerts "
                   f"({r['ok']} ok) in {r['seconds']} s wall = [bold]{r['alerts_per_s']} alerts/s[/] "
-                  f"({r['alerts_per_s_steady']}/s once the first alert is done: worker start-up excluded)")
+                  f"({r['alerts_per_s_steady']}/s after the first batch's commit: start-up and that batch excluded)")
     console.print(f"  CPU: {r['cpu_s']['parent']} s parent + {r['cpu_s']['workers']} s workers; peak memory "
-                  f"{r['peak_mb']['parent']} MB parent, {r['peak_mb']['largest_worker']} MB largest worker")
+                  f"{r['peak_mb']['all_processes']} MB all processes ({r['peak_mb']['parent']} MB parent, "
+                  f"{r['peak_mb']['largest_worker']} MB largest worker)")
     console.print("  time by stage (s, summed over workers): "
                   + ", ".join(f"{k} {v}" for k, v in r["stage_s"].items())
                   + f"; load average {r['load_average_1m']} on {r['cores']} cores", highlight=False)
