@@ -16,12 +16,13 @@ from tools.settings import Settings, for_workers, load_settings
 
 
 def _private_home(settings: Settings, tmp: Path) -> Settings:
-    """A copy of the workspace's database and playbook index, with an empty case store."""
+    """A copy of the workspace's database, playbook index and learned models, with an empty case store."""
     home = tmp / "home"
     home.mkdir()
     shutil.copy2(settings.db_path, home / settings.db_path.name)
-    if settings.chroma_dir.exists():
-        shutil.copytree(settings.chroma_dir, home / settings.chroma_dir.name)
+    for folder in (settings.chroma_dir, settings.models_dir):
+        if folder.exists():
+            shutil.copytree(folder, home / folder.name)
     return load_settings(home=home)
 
 
