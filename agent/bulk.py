@@ -21,7 +21,7 @@ from tools.db import Database
 from tools.errors import NotFound
 from tools.settings import Settings
 
-CHUNK = 2_000  # alerts per set-based statement: the parameter lists stay small, the scans few
+CHUNK = 2_000  # most alerts per set-based statement (a triage batch holds at most 1,000)
 
 
 def batch_alerts(db: Database, alert_ids: list[str]) -> list[dict[str, Any]]:
