@@ -2,13 +2,15 @@
 
 A case on its own runs each evidence statement for its one alert; a batch runs the statements that
 dominate at scale once for all its alerts and holds the results on the connection
-(`tools.db.Held`): the triggering transactions (one join), the playbooks' SQL steps (one `LATERAL`
-statement each, `tools.sql_batch`), its accounts' P2P sides and logins and the logins of the
-devices and IPs they share (four statements, `tools.account_tables.hold_accounts`) and the feature vectors
-(`tools.features`). The case then runs
-the same graph and takes what was held, computing alone what was not (a step only a retrieved
-playbook names, an alert the batch could not read), so its report is the same either way
-(tests/test_triage_identity.py).
+(`tools.db.Held`):
+- the triggering transactions (one join, `tools.alert_txns`);
+- its accounts' P2P sides and logins, and the logins of the devices and IPs they share (four
+  statements, `tools.account_tables.hold_accounts`);
+- the playbooks' SQL steps (one `LATERAL` statement each, `tools.sql_batch`), for the playbooks
+  each case will choose;
+- the feature vectors (`tools.features`).
+The case then runs the same graph and takes what was held, computing alone what was not (an alert
+the batch could not read), so its report is the same either way (tests/test_triage_identity.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from agent.nodes.intake import alert_state
 from tools.db import Database
 from tools.errors import NotFound
+from tools.playbooks.load import PlaybookSet
 from tools.settings import Settings
 
 CHUNK = 2_000  # most alerts per set-based statement (a triage batch holds at most 1,000)
@@ -37,7 +40,7 @@ def batch_alerts(db: Database, alert_ids: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def sql_steps_for(alert: dict[str, Any], playbooks: Any, k: int, settings: Settings) -> list[str]:
+def sql_steps_for(alert: dict[str, Any], playbooks: PlaybookSet, k: int, settings: Settings) -> list[str]:
     """The SQL steps this alert's case will run: those of its candidate playbooks, chosen as the
     case chooses them (`candidates_for`; the retrieval query's embedding is then cached for it)."""
     from agent.nodes.retrieve import candidates_for
