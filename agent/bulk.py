@@ -6,8 +6,8 @@ dominate at scale once for all its alerts and holds the results on the connectio
 - the triggering transactions (one join, `tools.alert_txns`);
 - its accounts' P2P sides and logins, and the logins of the devices and IPs they share (four
   statements, `tools.account_tables.hold_accounts`);
-- the playbooks' SQL steps (one `LATERAL` statement each, `tools.sql_batch`), for the playbooks
-  each case will choose;
+- each case's playbooks, chosen as its retrieve node would choose them (`candidates_for`), and
+  their SQL steps (one `LATERAL` statement each, `tools.sql_batch`);
 - the feature vectors (`tools.features`).
 The case then runs the same graph and takes what was held, computing alone what was not (an alert
 the batch could not read), so its report is the same either way (tests/test_triage_identity.py).
@@ -15,15 +15,17 @@ the batch could not read), so its report is the same either way (tests/test_tria
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agent.nodes.intake import alert_state
-from tools.db import Database
+from tools.db import Database, QueryFailed, QueryTimeout
 from tools.errors import NotFound
-from tools.playbooks.load import PlaybookSet
 from tools.settings import Settings
 
+log = logging.getLogger(__name__)
 CHUNK = 2_000  # most alerts per set-based statement (a triage batch holds at most 1,000)
 
 
@@ -40,22 +42,14 @@ def batch_alerts(db: Database, alert_ids: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def sql_steps_for(alert: dict[str, Any], playbooks: PlaybookSet, k: int, settings: Settings) -> list[str]:
-    """The SQL steps this alert's case will run: those of its candidate playbooks, chosen as the
-    case chooses them (`candidates_for`; the retrieval query's embedding is then cached for it)."""
-    from agent.nodes.retrieve import candidates_for
-
-    _, candidates, _ = candidates_for(alert, playbooks, k, settings)
-    return [s.args["query"] for typ in candidates for s in playbooks.by_typology[typ].evidence_steps
-            if s.tool == "sql"]
-
-
 def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features: bool,
              k: int) -> dict[str, float]:
-    """Hold the batch's triggering transactions, per-account rows, SQL step results and (when read)
-    features; returns the seconds each part took (the bench reports them)."""
+    """Hold the batch's triggering transactions, per-account rows, playbook choices, SQL step
+    results and (when read) features; returns the seconds each part took (the bench reports them)."""
+    from agent.nodes.retrieve import HELD_KIND, candidates_for
     from tools import alert_txns, sql_batch
     from tools.account_tables import hold_accounts
+    from tools.features import prefetch as prefetch_features
     from tools.playbooks.load import load_playbooks
 
     playbooks = load_playbooks()
@@ -68,33 +62,48 @@ def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features
         took[part] += now - clock
         clock = now
 
+    limit = 4 * settings.sql_timeout_s  # a batch statement does the work of many cases' statements
     for start in range(0, len(alert_ids), CHUNK):
-        alerts = batch_alerts(db, alert_ids[start:start + CHUNK])
-        alert_txns.prefetch(db, [t for a in alerts for t in a["txn_ids"]])
+        chunk = alert_ids[start:start + CHUNK]
+        alerts = batch_alerts(db, chunk)
+        soft(alert_txns.prefetch, db, [t for a in alerts for t in a["txn_ids"]], limit)
         lap("transactions")
-        hold_accounts(db, [a["account_id"] for a in alerts])
+        soft(hold_accounts, db, [a["account_id"] for a in alerts], limit)
         lap("accounts")
+        # each case's playbooks, chosen as its retrieve node would (and held for it): their SQL steps
+        # are the ones it will run
+        chosen = {a["alert_id"]: candidates_for(a, playbooks, k, settings) for a in alerts}
+        db.held.put(HELD_KIND, {(alert_id, k): c for alert_id, c in chosen.items()})
         by_query: dict[str, list[dict[str, Any]]] = {}
         for alert in alerts:
-            for query in dict.fromkeys(sql_steps_for(alert, playbooks, k, settings)):
+            steps = [s.args["query"] for typ in chosen[alert["alert_id"]][1]
+                     for s in playbooks.by_typology[typ].evidence_steps if s.tool == "sql"]
+            for query in dict.fromkeys(steps):
                 by_query.setdefault(query, []).append(alert)
         lap("retrieval")
         for query, group in by_query.items():
-            sql_batch.prefetch(db, query, group, settings.sql_row_cap, timeout_s=4 * settings.sql_timeout_s)
+            sql_batch.prefetch(db, query, group, settings.sql_row_cap, timeout_s=limit)
         lap("sql_steps")
-    if features:
-        from tools.features import prefetch as prefetch_features
-
-        for start in range(0, len(alert_ids), CHUNK):  # 2,000 at 10M: 4.8 s, against 13.0 s in fours of 500
-            prefetch_features(db, alert_ids[start:start + CHUNK], settings.jurisdiction_profile, settings.window_days)
-        lap("features")
+        if features:  # one feature statement for the chunk: 2,000 at 10M in 4.8 s, against 13.0 s in fours of 500
+            prefetch_features(db, chunk, settings.jurisdiction_profile, settings.window_days)
+            lap("features")
     return took
+
+
+def soft(hold: Callable[..., Any], *args: Any) -> None:
+    """Run one holding statement; one that fails or runs out of time holds nothing, and each case
+    then runs its own statement (and records what goes wrong there), as without a batch."""
+    try:
+        hold(*args)
+    except (QueryFailed, QueryTimeout) as e:
+        log.warning("batch: %s held nothing (%s); its cases query alone", hold.__name__, e)
 
 
 def release(db: Database) -> None:
     """Drop what a finished batch held and its cases did not take."""
+    from agent.nodes.retrieve import HELD_KIND
     from tools import alert_txns, sql_batch
     from tools.account_tables import LOGINS_KIND, SIDES_KIND
 
-    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND, SIDES_KIND):
+    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND, SIDES_KIND, HELD_KIND):
         db.held.drop(kind)

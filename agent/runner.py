@@ -83,22 +83,10 @@ class Investigator:
             release(self.db)
 
     def investigate_many(self, alert_ids: list[str]) -> Iterator[tuple[str, CaseReport | SleuthError]]:
-        """Investigate alerts in order after computing their set-based evidence in one pass, each
-        one's retrieval query embedded in the background while the case before it runs (its time is
-        otherwise spent waiting on the database). A user error (an unknown alert) is yielded in place
-        of its report; bugs raise."""
-        from tools.playbooks.retrieve import alert_query, prefetch
-
-        queries: dict[str, str] = {}
-        for start in range(0, len(alert_ids), 500):
-            chunk = alert_ids[start:start + 500]
-            rows = self.db.execute("SELECT alert_id, rule_id, description FROM alerts WHERE alert_id IN "
-                                   "(SELECT unnest($ids))", {"ids": chunk}).rows
-            queries.update({a: alert_query(r, d or "") for a, r, d in rows})
+        """Investigate alerts in order after computing their set-based evidence in one pass. A user
+        error (an unknown alert) is yielded in place of its report; bugs raise."""
         with self.primed(alert_ids) as shares:
-            for i, alert_id in enumerate(alert_ids):
-                if i + 1 < len(alert_ids) and alert_ids[i + 1] in queries:
-                    prefetch(queries[alert_ids[i + 1]])
+            for alert_id in alert_ids:
                 try:
                     report = self.investigate(alert_id)
                 except SleuthError as e:

@@ -120,3 +120,29 @@ def test_held_account_tables_give_the_profile_and_the_clusters_the_statements_fi
     # every login and P2P side came from the held tables
     assert not [sql for sql in reads if "FROM logins" in sql or "FROM p2p_" in sql]
     assert any(e["tool"] == "clusters" and e["facts"]["cluster_size"] > 1 for e in held)
+
+
+def test_a_batch_statement_that_fails_holds_nothing_and_the_batch_goes_on(
+        agent_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Holding is a speed-up: a batch statement out of time leaves its cases to query alone."""
+    from agent.bulk import prefetch, release
+    from tools.db import QueryTimeout
+
+    with Database.open(agent_settings) as con:
+        ids = [a for (a,) in con.execute("SELECT alert_id FROM alerts ORDER BY alert_id LIMIT 20").rows]
+        original = con.execute
+
+        def out_of_time(sql: str, *args: Any, **kwargs: Any) -> Any:
+            if "JOIN transactions" in sql:
+                raise QueryTimeout("query stopped at the time limit of 20 s")
+            return original(sql, *args, **kwargs)
+
+        monkeypatch.setattr(con, "execute", out_of_time)
+        took = prefetch(con, agent_settings, ids, features=False, k=3)
+        try:
+            assert took["sql_steps"] > 0  # the rest of the batch's work went on
+            some = batch_alerts(con, ids[:1])[0]["txn_ids"][0]
+            assert not con.held.has(alert_txns.KIND, some)
+            assert con.held.kind(sql_batch.KIND)
+        finally:
+            release(con)

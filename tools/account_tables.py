@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from tools.db import Database
-from tools.introspect import small_table, table_columns
+from tools.introspect import is_small, small_table, table_columns
 
 ACCOUNT_COLUMNS = ("kind", "country", "kyc_level", "registered_at", "occupation", "birth_year",
                    "declared_income_usd", "risk_rating")
@@ -59,8 +59,9 @@ class LoginTable:
 
     def account(self, account_id: str) -> list[Login] | None:
         """The account's logins; None when a batch's table does not cover it."""
-        rows = self.by_account.get(account_id)
-        return rows if rows is not None or self.links is None else None
+        if self.links is None:
+            return self.by_account.get(account_id, [])
+        return self.by_account.get(account_id)
 
     def shared(self, devices: list[str], ips: list[str]) -> list[Link] | None:
         """The logins from one of these devices or IPs; None when one of them is not covered."""
@@ -109,17 +110,17 @@ def logins(db: Database) -> LoginTable | None:
     return whole if whole is not None else db.held.get(LOGINS_KIND, "table")
 
 
-def hold_logins(db: Database, accounts: list[str]) -> None:
+def hold_logins(db: Database, accounts: list[str], timeout_s: float | None = None) -> None:
     """Hold a batch's logins in three set-based statements when the table is too large to hold
     whole: every login of its accounts (the profile's and the cluster's own), the links of every
     device and IP they used (the cluster's first level) and of the other identifiers those links
     carry (its second level). A case then reads them as from a small table."""
-    if not table_columns(db, "logins") or small_table(db, "logins", lambda: True, view="small") is not None:
+    if not table_columns(db, "logins") or is_small(db, "logins"):
         return
     by_account: dict[str, list[Login]] = {a: [] for a in dict.fromkeys(accounts)}
     for account, device, country, event, ts, ip in db.execute(
             "SELECT account_id, device_id, country, event, ts, ip FROM logins WHERE ts IS NOT NULL "
-            "AND account_id IN (SELECT unnest($accounts))", {"accounts": list(by_account)}).rows:
+            "AND account_id IN (SELECT unnest($accounts))", {"accounts": list(by_account)}, timeout_s=timeout_s).rows:
         by_account[account].append((device, country, event, ts, ip))
     links: dict[str, list[Link]] = {}
     devices = {d for rows in by_account.values() for d, _, _, _, _ in rows if d is not None}
@@ -129,15 +130,14 @@ def hold_logins(db: Database, accounts: list[str]) -> None:
         ips -= links.keys()
         if not devices and not ips:
             break
-        found = db.execute(LINKS_SQL, {"devices": sorted(devices), "ips": sorted(ips)}).rows
+        found = db.execute(LINKS_SQL, {"devices": sorted(devices), "ips": sorted(ips)}, timeout_s=timeout_s).rows
         for x in (*devices, *ips):
             links.setdefault(x, [])
-        for row in found:
-            link = tuple(row)
-            if row[1] in devices:
-                links[row[1]].append(link)  # type: ignore[arg-type]
-            if row[2] in ips:
-                links[row[2]].append(link)  # type: ignore[arg-type]
+        for account, device, ip, ts in found:
+            if device in devices:
+                links[device].append((account, device, ip, ts))
+            if ip in ips:
+                links[ip].append((account, device, ip, ts))
         devices = {r[1] for r in found if r[1] is not None}
         ips = {r[2] for r in found if r[2] is not None}
     db.held.put(LOGINS_KIND, {"table": LoginTable(by_account, links)})
@@ -171,22 +171,23 @@ def account_sides(db: Database, account_id: str) -> list[Side] | None:
     return held.get(account_id) if held is not None else None
 
 
-def hold_accounts(db: Database, accounts: list[str]) -> None:
-    """Hold what a batch's profiles and clusters read of the large per-account tables."""
-    hold_logins(db, accounts)
-    hold_sides(db, accounts)
-
-
-def hold_sides(db: Database, accounts: list[str]) -> None:
+def hold_sides(db: Database, accounts: list[str], timeout_s: float | None = None) -> None:
     """Hold a batch's accounts' P2P sides in one statement when the table is too large to hold
     whole; every batch account gets an entry (none for one without orders)."""
-    if not table_columns(db, "p2p_sides") or small_table(db, "p2p_sides", lambda: True, view="small") is not None:
+    if not table_columns(db, "p2p_sides") or is_small(db, "p2p_sides"):
         return
     out: dict[str, list[Side]] = {a: [] for a in dict.fromkeys(accounts)}
     for account, ts, status, paid_by_other in db.execute(
-            _sides_sql(db, " AND account_id IN (SELECT unnest($accounts))"), {"accounts": list(out)}).rows:
+            _sides_sql(db, " AND account_id IN (SELECT unnest($accounts))"), {"accounts": list(out)},
+            timeout_s=timeout_s).rows:
         out[account].append((ts, status, bool(paid_by_other)))
     db.held.put(SIDES_KIND, {"table": out})
+
+
+def hold_accounts(db: Database, accounts: list[str], timeout_s: float | None = None) -> None:
+    """Hold what a batch's profiles and clusters read of the large per-account tables."""
+    hold_logins(db, accounts, timeout_s)
+    hold_sides(db, accounts, timeout_s)
 
 
 def _nulls_last(value: Any) -> tuple[bool, Any]:

@@ -28,7 +28,7 @@ def alert_transactions(db: Database, txn_ids: list[str]) -> list[tuple[Any, ...]
                       "ORDER BY ts, txn_id", ids).rows
 
 
-def prefetch(db: Database, txn_ids: list[str]) -> int:
+def prefetch(db: Database, txn_ids: list[str], timeout_s: float | None = None) -> int:
     """Look a batch's triggering transactions up in one join and hold them by id (an id the table
     does not have is held as none); returns how many ids were held."""
     ids = [t for t in dict.fromkeys(txn_ids) if not db.held.has(KIND, t)]
@@ -36,7 +36,7 @@ def prefetch(db: Database, txn_ids: list[str]) -> int:
         return 0
     cols = ", ".join(f"t.{c}" for c in TXN_COLUMNS)
     rows = db.execute(f"SELECT {cols} FROM (SELECT unnest($ids) AS id) AS i JOIN transactions AS t ON t.txn_id = i.id",
-                      {"ids": ids}).rows
+                      {"ids": ids}, timeout_s=timeout_s).rows
     found: dict[str, list[tuple[Any, ...]]] = {t: [] for t in ids}
     for row in rows:
         found[row[0]].append(tuple(row))

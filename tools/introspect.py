@@ -63,20 +63,30 @@ def data_span(db: Database) -> tuple[Any, Any]:
 #: costs about 1 ms of DuckDB set-up for a few rows. Larger tables are queried per look-up.
 SMALL_TABLE_ROWS = 200_000
 _WHOLE: weakref.WeakKeyDictionary[Database, dict[str, Any]] = weakref.WeakKeyDictionary()
-_whole_lock = threading.Lock()
+_whole_lock = threading.RLock()
+
+
+def is_small(db: Database, table: str) -> bool:
+    """True when the table exists and has at most SMALL_TABLE_ROWS rows (counted once per root
+    connection): `small_table` reads it whole; a batch holds only its own rows of a larger one."""
+    assert table.isidentifier(), table  # a code-authored table name, joined into the count below
+    with _whole_lock:
+        held = _WHOLE.setdefault(db.root, {})
+        key = f"{table}#small"
+        if key not in held:
+            held[key] = bool(table_columns(db, table)) and db.scalar(f"SELECT count(*) FROM {table}") <= SMALL_TABLE_ROWS
+        return held[key]
 
 
 def small_table(db: Database, table: str, read: Callable[[], T], view: str = "") -> T | None:
-    """What `read` makes of `table` when it has at most SMALL_TABLE_ROWS rows, read once per root
-    connection (`view` names it when two callers hold the table differently); None when the table
-    is larger or absent (the caller then queries it)."""
-    assert table.isidentifier(), table  # a code-authored table name, joined into the count below
+    """What `read` makes of `table` when it is small (`is_small`), read once per root connection
+    (`view` names it when two callers hold the table differently); None when the table is larger
+    or absent (the caller then queries it)."""
     key = f"{table}:{view}"
     with _whole_lock:
         held = _WHOLE.setdefault(db.root, {})
         if key not in held:
-            small = bool(table_columns(db, table)) and db.scalar(f"SELECT count(*) FROM {table}") <= SMALL_TABLE_ROWS
-            held[key] = read() if small else None
+            held[key] = read() if is_small(db, table) else None
         return held[key]
 
 

@@ -103,8 +103,9 @@ def held_result(db: Database, query: str, params: Params, row_cap: int | None) -
     if not isinstance(params, dict | None):
         return None
     res = db.held.take(KIND, held_key(query, params))
-    cap = load_settings().sql_row_cap if row_cap is None else row_cap
-    return res if res is not None and res.row_cap == cap else None
+    if res is None:
+        return None
+    return res if res.row_cap == (load_settings().sql_row_cap if row_cap is None else row_cap) else None
 
 
 def summarise(res: SqlResult) -> str:

@@ -38,12 +38,18 @@ def candidates_for(alert: dict[str, Any], playbooks: PlaybookSet, k: int,
     return query, candidates, passages
 
 
+HELD_KIND = "candidates"
+
+
 def retrieve_playbooks(state: CaseState, runtime: Runtime[InvestigationContext]) -> dict[str, Any]:
-    """Candidate typologies and the passages that cite them (`candidates_for`)."""
+    """Candidate typologies and the passages that cite them (`candidates_for`, or what the case's
+    batch worked out with it: agent/bulk.py)."""
     ctx = runtime.context
     update: dict[str, Any] = {}
     with timed(update, "retrieve_playbooks"):
-        query, candidates, passages = candidates_for(state["alert"], ctx.playbooks, ctx.playbook_k, ctx.settings)
+        alert = state["alert"]
+        chosen = ctx.db.held.take(HELD_KIND, (alert["alert_id"], ctx.playbook_k))
+        query, candidates, passages = chosen or candidates_for(alert, ctx.playbooks, ctx.playbook_k, ctx.settings)
         update["candidates"] = candidates
         update["passages"] = [p.as_dict() for p in passages[: ctx.playbook_k]]
         update.setdefault("trace", []).append(

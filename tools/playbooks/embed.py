@@ -165,7 +165,7 @@ def embed(texts: list[str]) -> list[list[float]]:
     return out
 
 
-_CACHE_MAX = 4096  # a triage batch (up to 2,000 alerts) embeds its queries before its cases run
+_CACHE_MAX = 512
 _cache: dict[str, tuple[float, ...]] = {}
 _pending: dict[str, Future[tuple[float, ...]]] = {}
 _prefetcher: ThreadPoolExecutor | None = None
