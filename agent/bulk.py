@@ -6,6 +6,8 @@ dominate at scale once for all its alerts and holds the results on the connectio
 - the triggering transactions (one join, `tools.alert_txns`);
 - its accounts' P2P sides and logins, and the logins of the devices and IPs they share (four
   statements, `tools.account_tables.hold_accounts`);
+- its accounts' flows, which every graph tool of a case starts from (one statement,
+  `tools.flowcache.hold`);
 - each case's playbooks, chosen as its retrieve node would choose them (`candidates_for`), and
   their SQL steps (one `LATERAL` statement each, `tools.sql_batch`);
 - the feature vectors (`tools.features`).
@@ -23,6 +25,7 @@ from typing import Any
 from agent.nodes.intake import alert_state
 from tools.db import Database, QueryFailed, QueryTimeout
 from tools.errors import NotFound
+from tools.graph.common import norm_entity
 from tools.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features
     """Hold the batch's triggering transactions, per-account rows, playbook choices, SQL step
     results and (when read) features; returns the seconds each part took (the bench reports them)."""
     from agent.nodes.retrieve import HELD_KIND, candidates_for
-    from tools import alert_txns, sql_batch
+    from tools import alert_txns, flowcache, sql_batch
     from tools.account_tables import hold_accounts
     from tools.features import prefetch as prefetch_features
     from tools.playbooks.load import load_playbooks
@@ -69,6 +72,7 @@ def prefetch(db: Database, settings: Settings, alert_ids: list[str], *, features
         soft(alert_txns.prefetch, db, [t for a in alerts for t in a["txn_ids"]], limit)
         lap("transactions")
         soft(hold_accounts, db, [a["account_id"] for a in alerts], limit)
+        soft(flowcache.hold, db, [norm_entity(a["account_id"]) for a in alerts if a["account_id"]], limit)
         lap("accounts")
         # each case's playbooks, chosen as its retrieve node would (and held for it): their SQL steps
         # are the ones it will run
@@ -102,8 +106,8 @@ def soft(hold: Callable[..., Any], *args: Any) -> None:
 def release(db: Database) -> None:
     """Drop what a finished batch held and its cases did not take."""
     from agent.nodes.retrieve import HELD_KIND
-    from tools import alert_txns, sql_batch
+    from tools import alert_txns, flowcache, sql_batch
     from tools.account_tables import LOGINS_KIND, SIDES_KIND
 
-    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND, SIDES_KIND, HELD_KIND):
+    for kind in (sql_batch.KIND, alert_txns.KIND, LOGINS_KIND, SIDES_KIND, HELD_KIND, flowcache.KIND):
         db.held.drop(kind)

@@ -396,7 +396,7 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
         return [(ev.rows, ev.facts, ev.summary) for acct in accounts for tool, kw in tools
                 if (ev := tool(db, EvidenceLedger(), acct, as_of=AS_OF, **kw))]
 
-    flowcache._CACHES.pop(db.root, None)
+    flowcache.forget(db)
     introspect.forget_small_tables(db)
     cached = evidence()
     assert len(flowcache.cache_of(db)._entries) > 10
@@ -404,7 +404,7 @@ def test_flow_cache_gives_the_walks_of_direct_queries(db: Database, monkeypatch:
     # and the logins, accounts and addresses queried instead of held in memory
     monkeypatch.setattr(flowcache, "ENTITY_MAX", entity_max)
     monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
-    flowcache._CACHES.pop(db.root, None)
+    flowcache.forget(db)
     introspect.forget_small_tables(db)
     assert evidence() == cached
     introspect.forget_small_tables(db)
@@ -422,6 +422,41 @@ def test_flow_cache_is_bounded_least_recently_used_first(db: Database) -> None:
     cache.flows(db, ones[:1])  # touched: now the most recent
     cache.flows(db, ones[3:4])
     assert list(cache._entries) == [ones[2], ones[0], ones[3]] and cache._rows == 3
+
+
+@pytest.mark.parametrize("entity_max", [0, 3, 2_000])
+def test_flows_fetched_together_are_each_entitys_flows_in_storage_order(
+        db: Database, monkeypatch: pytest.MonkeyPatch, entity_max: int) -> None:
+    """One IN-list statement (or, when a busy entity fills its limit, the capped look-ups) gives
+    each entity exactly its own rows in storage order, and None for one with too many to keep."""
+    from tools import flowcache
+
+    monkeypatch.setattr(flowcache, "ENTITY_MAX", entity_max)
+    monkeypatch.setattr(flowcache, "FETCH_MAX", 7)  # several statements
+    entities = [r[0] for r in db.execute("SELECT DISTINCT entity FROM flows ORDER BY hash(entity) LIMIT 40").rows]
+    entities.append("NOT-AN-ENTITY'; DROP TABLE flows; --")
+    got = flowcache.fetch(db, entities)
+    assert list(got) == entities
+    for e in entities:
+        rows = db.execute(f"SELECT {flowcache.COLUMNS} FROM flows WHERE entity = $e ORDER BY rowid", {"e": e}).rows
+        expected = tuple(flowcache.Flow(*r[1:]) for r in rows) if len(rows) <= entity_max else None
+        assert got[e] == expected, e
+    assert got[entities[-1]] == ()
+    assert any(v is None for v in got.values()) == (entity_max < 2_000)
+
+
+def test_flows_a_batch_holds_are_taken_and_dropped_with_it(db: Database) -> None:
+    from tools import flowcache
+
+    flowcache.forget(db)
+    accounts = ["ACC-000001", "ACC-000010"]
+    flowcache.hold(db, accounts)
+    assert set(db.held.kind(flowcache.KIND)) == set(accounts)
+    got = flowcache.cache_of(db).flows(db, accounts)
+    assert got == flowcache.fetch(db, accounts)
+    assert not flowcache.cache_of(db)._entries  # read from what the batch held, not fetched again
+    flowcache.forget(db)
+    assert not db.held.kind(flowcache.KIND)
 
 
 def test_labels_read_whole_equal_labels_looked_up(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -68,7 +68,7 @@ def test_every_profile_fact_computed_exactly(db: Database, monkeypatch: pytest.M
     if path == "sql":  # and the alerts, accounts and addresses tables queried, not held in memory
         monkeypatch.setattr(flowcache, "ENTITY_MAX", -1)
         monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
-    flowcache._CACHES.pop(db.root, None)
+    flowcache.forget(db)
     introspect.forget_small_tables(db)
     ev = profile(db, EvidenceLedger(), pw.SUBJECT, pw.AS_OF, alert_id=pw.ALERT)
     assert set(ev.facts) == set(facts_of("profile"))
@@ -194,7 +194,7 @@ def test_profile_from_cached_flows_equals_profile_from_sql(db: Database, monkeyp
     moments = [pw.AS_OF - dt.timedelta(days=d) for d in (0, 20, 75)]
 
     def profiles() -> list[tuple]:
-        flowcache._CACHES.pop(db.root, None)
+        flowcache.forget(db)
         return [(ev.rows, ev.facts, ev.summary) for a in accounts for at in moments
                 if (ev := profile(db, EvidenceLedger(), a, at))]
 

@@ -136,6 +136,9 @@ class Database:
         """The connection this one was forked from (itself if none): caches are kept per root."""
         self.held: Held = self.root.held if _parent is not None else Held()
         """Results a batch computed in one pass for its cases to read (shared with the forks)."""
+        self.caches: dict[str, Any] = self.root.caches if _parent is not None else {}
+        """The tools' caches of this database instance, by name (shared with the forks; datasette
+        style: a cache lives with its database, so it goes when the connection goes)."""
         if _parent is not None:
             # A cursor is a second connection to the same database instance: same read-only file,
             # same locked configuration, its own statement state, so two threads can query at once.

@@ -7,16 +7,20 @@ cost is planning, not reading). An entity's flows never change under a read-only
 its rows are fetched once (all directions and times, its trades with itself included, in storage
 order) and each tool filters them in Python with the same predicates as its SQL. An entity with
 more than ENTITY_MAX flows (an exchange hot wallet) is not kept: its tools query DuckDB with their
-own filters, and tests check that both paths give the same evidence. The cache is shared by a
-connection and its forks (the gather threads) and bounded by CACHE_ROWS rows, least recently used
-out first.
+own filters, and tests check that both paths give the same evidence. The cache lives on the
+database instance (`Database.caches`), is shared by a connection and its forks (the gather threads)
+and is bounded by CACHE_ROWS rows, least recently used out first.
+
+Entities are fetched set-based: one `entity IN (...)` statement for all the entities a call needs,
+in storage order (`ORDER BY rowid`: an IN-list filter over many values is a join, which does not
+keep it). A triage batch holds the flows of all its alerts' accounts that way in one statement
+(`hold`, agent/bulk.py) before its cases run; they stay held until the batch ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -25,10 +29,12 @@ from tools.db import Database
 
 ENTITY_MAX = 2_000
 CACHE_ROWS = 100_000  # about 40 MB of Python tuples
-BATCH = 50
+FETCH_MAX = 1_000  # entities per IN-list statement
+KIND = "flows"  # what a batch holds (tools.db.Held)
 
-FETCH_SQL = """(SELECT {i} AS k, direction, counterparty, amount_usd, ts, asset, kind, layer, txn_id FROM flows
-WHERE entity = $e{i} LIMIT $cap)"""
+COLUMNS = "entity, direction, counterparty, amount_usd, ts, asset, kind, layer, txn_id"
+LISTED_SQL = """SELECT {columns} FROM flows WHERE entity IN ({listed}) ORDER BY rowid LIMIT $limit"""
+CAPPED_SQL = """(SELECT {columns} FROM flows WHERE entity = $e{i} LIMIT $cap)"""
 
 
 class Flow(NamedTuple):
@@ -55,7 +61,7 @@ class FlowCache:
 
     def flows(self, db: Database, entities: Iterable[str]) -> dict[str, tuple[Flow, ...] | None]:
         """Each entity's flows (its trades with itself included); None for one with more than
-        ENTITY_MAX (query it directly)."""
+        ENTITY_MAX (query it directly). Kept, held by the batch, or fetched in one statement."""
         wanted = list(dict.fromkeys(entities))
         out: dict[str, tuple[Flow, ...] | None] = {}
         with self._lock:
@@ -63,19 +69,15 @@ class FlowCache:
                 if e in self._entries:
                     self._entries.move_to_end(e)
                     out[e] = self._entries[e]
+        held = db.held.kind(KIND)
+        for e in wanted:
+            if e not in out and e in held:
+                out[e] = held[e]
         todo = [e for e in wanted if e not in out]
-        for b in range(0, len(todo), BATCH):
-            batch = todo[b:b + BATCH]
-            params: dict[str, object] = {"cap": ENTITY_MAX + 1}
-            params.update({f"e{i}": e for i, e in enumerate(batch)})
-            sql = "\nUNION ALL\n".join(FETCH_SQL.format(i=i) for i in range(len(batch)))
-            per: dict[int, list[Flow]] = {}
-            for row in db.execute(sql, params).rows:
-                per.setdefault(row[0], []).append(Flow(*row[1:]))
-            for i, e in enumerate(batch):
-                rows = per.get(i, [])
-                out[e] = tuple(rows) if len(rows) <= ENTITY_MAX else None
-            self._keep({e: out[e] for e in batch})
+        if todo:
+            fetched = fetch(db, todo)
+            out.update(fetched)
+            self._keep(fetched)
         return out
 
     def _keep(self, fetched: dict[str, tuple[Flow, ...] | None]) -> None:
@@ -90,23 +92,67 @@ class FlowCache:
                 self._rows -= len(old) if old else 1
 
 
-_CACHES: weakref.WeakKeyDictionary[Database, FlowCache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
+
+
+def fetch(db: Database, entities: list[str], timeout_s: float | None = None) -> dict[str, tuple[Flow, ...] | None]:
+    """The flows of these entities (None for one with more than ENTITY_MAX), in storage order.
+
+    One IN-list statement per FETCH_MAX entities, limited to what they could have if none were
+    busy: when a busy one (an exchange hot wallet) fills that, each entity is read up to
+    ENTITY_MAX + 1 rows instead (a UNION ALL of point look-ups)."""
+    out: dict[str, tuple[Flow, ...] | None] = {}
+    for b in range(0, len(entities), FETCH_MAX):
+        part = entities[b:b + FETCH_MAX]
+        limit = len(part) * (ENTITY_MAX + 1)
+        listed = ", ".join(_literal(e) for e in part)
+        rows = db.execute(LISTED_SQL.format(columns=COLUMNS, listed=listed), {"limit": limit}, timeout_s).rows
+        if len(rows) >= limit:
+            sql = "\nUNION ALL\n".join(CAPPED_SQL.format(columns=COLUMNS, i=i) for i in range(len(part)))
+            rows = db.execute(sql, {"cap": ENTITY_MAX + 1, **{f"e{i}": e for i, e in enumerate(part)}}, timeout_s).rows
+        per: dict[str, list[Flow]] = {}
+        for row in rows:
+            per.setdefault(row[0], []).append(Flow(*row[1:]))
+        for e in part:
+            got = per.get(e, [])
+            out[e] = tuple(got) if len(got) <= ENTITY_MAX else None
+    return out
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal (an IN-list of literals is planned as one filter; the values come from
+    the database itself, quoted here all the same)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def hold(db: Database, entities: Iterable[str], timeout_s: float | None = None) -> None:
+    """Hold the flows of a batch's entities until it ends (`release`): its cases take them
+    instead of fetching each its own (and the LRU does not push them out)."""
+    held = db.held.kind(KIND)
+    todo = [e for e in dict.fromkeys(entities) if e not in held]
+    if todo:
+        db.held.put(KIND, fetch(db, todo, timeout_s))
+
+
+def cache_of(db: Database) -> FlowCache:
+    """The flow cache of this connection's database instance (shared with its forks)."""
+    with _caches_lock:
+        cache = db.caches.get(KIND)
+        if cache is None:
+            cache = db.caches[KIND] = FlowCache()
+        return cache
+
+
+def forget(db: Database) -> None:
+    """Empty this database's flow cache and what a batch held (tests compare the two paths)."""
+    with _caches_lock:
+        db.caches.pop(KIND, None)
+    db.held.drop(KIND)
 
 
 def moved(r: Flow, entity: str) -> bool:
     """`counterparty <> entity`: a movement to or from someone else, not a trade with itself."""
     return r.counterparty is not None and r.counterparty != entity
-
-
-def cache_of(db: Database) -> FlowCache:
-    """The flow cache of this connection's database instance (shared with its forks)."""
-    root = db.root
-    with _caches_lock:
-        cache = _CACHES.get(root)
-        if cache is None:
-            cache = _CACHES[root] = FlowCache()
-        return cache
 
 
 def flows_of(db: Database, entity: str) -> tuple[Flow, ...] | None:
