@@ -471,7 +471,7 @@ def test_labels_read_whole_equal_labels_looked_up(db: Database, monkeypatch: pyt
     held_accounts = common.accounts_among(db, entities)
     monkeypatch.setattr(introspect, "SMALL_TABLE_ROWS", 0)
     introspect.forget_small_tables(db)
-    common._MEMO.pop(db, None)
+    db.forget_cached(common.MEMO)
     assert common.labels_of(db, entities) == whole
     assert common.accounts_among(db, entities) == held_accounts
     assert common._all_labels(db) is None and common.account_ids(db) is None

@@ -114,6 +114,21 @@ def test_allowlist_is_the_workspace(db: Database) -> None:
         validate_sql("SELECT * FROM other.main.flows", tables=tables, catalog=catalog)
 
 
+def test_caches_live_on_the_database_and_are_shared_with_its_forks(ws: Path) -> None:
+    """One cache per database instance, made once for the root and its forks, gone with it."""
+    made: list[int] = []
+    with Database(ws) as db:
+        fork = db.pool(2)[1]
+        assert db.cached("t.a", lambda: made.append(1) or len(made)) == 1
+        assert fork.cached("t.a", lambda: made.append(1) or len(made)) == 1
+        assert fork.cached("t.b", lambda: db.cached("t.a", list) + 1) == 2  # one cache may use another
+        assert allowlist(fork) is allowlist(db)
+        db.forget_cached("t.")
+        assert "t.a" not in fork.caches and "sql.allowlist" in fork.caches
+        assert db.cached("t.a", lambda: made.append(1) or len(made)) == 2
+    with Database(ws) as other:
+        assert "t.a" not in other.caches
+
 @pytest.mark.parametrize(("query", "reason"), [
     ("SELECT 1; SELECT 2", "only one statement"),
     ("DROP TABLE accounts", "DROP statements are not allowed"),

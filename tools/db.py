@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from tools.errors import SleuthError, WorkspaceMissing
 from tools.settings import Settings
+
+T = TypeVar("T")
 
 
 class QueryTimeout(SleuthError):
@@ -138,7 +141,8 @@ class Database:
         """Results a batch computed in one pass for its cases to read (shared with the forks)."""
         self.caches: dict[str, Any] = self.root.caches if _parent is not None else {}
         """The tools' caches of this database instance, by name (shared with the forks; datasette
-        style: a cache lives with its database, so it goes when the connection goes)."""
+        style: a cache lives with its database, so it goes when the connection goes). Use `cached`."""
+        self._cache_lock = self.root._cache_lock if _parent is not None else threading.RLock()
         if _parent is not None:
             # A cursor is a second connection to the same database instance: same read-only file,
             # same locked configuration, its own statement state, so two threads can query at once.
@@ -170,6 +174,21 @@ class Database:
         while len(self._forks) < size - 1:
             self._forks.append(Database(self.path, self.timeout_s, _parent=self))
         return [self, *self._forks[: max(size - 1, 0)]]
+
+    def cached(self, name: str, make: Callable[[], T]) -> T:
+        """The cache `name` of this database instance, made by `make` on first use (once for the
+        root and its forks; `make` may itself use other caches). The file is read-only, so what
+        was read from it stays true for as long as the connection is open."""
+        with self._cache_lock:
+            if name not in self.caches:
+                self.caches[name] = make()
+            return self.caches[name]
+
+    def forget_cached(self, prefix: str) -> None:
+        """Drop the caches whose name starts with `prefix` (tests compare a cached and a fresh path)."""
+        with self._cache_lock:
+            for name in [n for n in self.caches if n.startswith(prefix)]:
+                del self.caches[name]
 
     @classmethod
     def open(cls, settings: Settings) -> Database:

@@ -92,9 +92,6 @@ class FlowCache:
                 self._rows -= len(old) if old else 1
 
 
-_caches_lock = threading.Lock()
-
-
 def fetch(db: Database, entities: list[str], timeout_s: float | None = None) -> dict[str, tuple[Flow, ...] | None]:
     """The flows of these entities (None for one with more than ENTITY_MAX), in storage order.
 
@@ -136,17 +133,12 @@ def hold(db: Database, entities: Iterable[str], timeout_s: float | None = None) 
 
 def cache_of(db: Database) -> FlowCache:
     """The flow cache of this connection's database instance (shared with its forks)."""
-    with _caches_lock:
-        cache = db.caches.get(KIND)
-        if cache is None:
-            cache = db.caches[KIND] = FlowCache()
-        return cache
+    return db.cached(KIND, FlowCache)
 
 
 def forget(db: Database) -> None:
     """Empty this database's flow cache and what a batch held (tests compare the two paths)."""
-    with _caches_lock:
-        db.caches.pop(KIND, None)
+    db.forget_cached(KIND)
     db.held.drop(KIND)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +20,6 @@ from tools.settings import load_settings
 from tools.sql_guard import SqlRejected, validate_sql
 
 Params = list[Any] | dict[str, Any] | None
-
-_ALLOWLIST: weakref.WeakKeyDictionary[Database, tuple[tuple[str, ...], str]] = weakref.WeakKeyDictionary()
-
 
 @dataclass
 class SqlResult:
@@ -39,11 +35,7 @@ class SqlResult:
 
 def allowlist(db: Database) -> tuple[tuple[str, ...], str]:
     """The workspace's table names and catalog name, asked once per connection (it is read-only)."""
-    known = _ALLOWLIST.get(db)
-    if known is None:
-        known = (tuple(workspace_tables(db)), workspace_catalog(db))
-        _ALLOWLIST[db] = known
-    return known
+    return db.cached("sql.allowlist", lambda: (tuple(workspace_tables(db)), workspace_catalog(db)))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,6 @@ from tools.schema import RISKY_CATEGORIES
 EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 FAR_PAST = dt.datetime(1970, 1, 1)
 FAR_FUTURE = dt.datetime(2999, 12, 31)
-
-_TABLES: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()
-
 
 def norm_entity(entity: str) -> str:
     """The spelling `flows` uses: EVM addresses lower-cased, everything else as given (trimmed)."""
@@ -48,12 +44,8 @@ def naive_utc(ts: dt.datetime | dt.date | str | None) -> dt.datetime | None:
 
 def tables(db: Database) -> frozenset[str]:
     """Names of the tables (and views) of the workspace, cached per connection."""
-    known = _TABLES.get(db)
-    if known is None:
-        rows = db.execute("SELECT table_name FROM information_schema.tables").rows
-        known = frozenset(r[0] for r in rows)
-        _TABLES[db] = known
-    return known
+    return db.cached("graph.tables", lambda: frozenset(
+        r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").rows))
 
 
 def has_table(db: Database, name: str) -> bool:
@@ -91,7 +83,7 @@ def _remembered(db: Database, what: str, entities: set[str],
     """Per-connection memo of entity look-ups (`fetch` gets the entities not seen yet and returns
     the ones it found). The connection is read-only, so an answer, or its absence, stays true, and
     one case asks several tools about the same counterparties."""
-    memo = _MEMO.setdefault(db, {}).setdefault(what, {})
+    memo: dict[str, Any] = db.cached(f"{MEMO}{what}", dict)
     todo = sorted(entities - memo.keys())
     if todo:
         found = fetch(todo)
@@ -102,7 +94,7 @@ def _remembered(db: Database, what: str, entities: set[str],
 
 
 MEMO_MAX = 200_000
-_MEMO: weakref.WeakKeyDictionary[Database, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+MEMO = "graph.memo:"
 
 
 def accounts_among(db: Database, entities: Iterable[str]) -> set[str]:
@@ -169,17 +161,10 @@ def _read_labels(db: Database, where: str, params: dict[str, Any]) -> dict[str, 
     return found
 
 
-_ADDR_COLS: weakref.WeakKeyDictionary[Database, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
 def address_columns(db: Database) -> frozenset[str]:
     """Columns of the `addresses` table (optional columns vary by import)."""
-    cols = _ADDR_COLS.get(db)
-    if cols is None:
-        rows = db.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'addresses'").rows
-        cols = frozenset(r[0] for r in rows)
-        _ADDR_COLS[db] = cols
-    return cols
+    return db.cached("graph.address_columns", lambda: frozenset(r[0] for r in db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'addresses'").rows))
 
 
 def address_key(db: Database) -> str:
