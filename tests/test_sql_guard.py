@@ -129,6 +129,7 @@ def test_caches_live_on_the_database_and_are_shared_with_its_forks(ws: Path) -> 
     with Database(ws) as other:
         assert "t.a" not in other.caches
 
+
 @pytest.mark.parametrize(("query", "reason"), [
     ("SELECT 1; SELECT 2", "only one statement"),
     ("DROP TABLE accounts", "DROP statements are not allowed"),

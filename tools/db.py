@@ -179,6 +179,10 @@ class Database:
         """The cache `name` of this database instance, made by `make` on first use (once for the
         root and its forks; `make` may itself use other caches). The file is read-only, so what
         was read from it stays true for as long as the connection is open."""
+        try:
+            return self.caches[name]  # a hit takes no lock: tools ask on every step
+        except KeyError:
+            pass
         with self._cache_lock:
             if name not in self.caches:
                 self.caches[name] = make()

@@ -34,7 +34,7 @@ class SqlResult:
 
 
 def allowlist(db: Database) -> tuple[tuple[str, ...], str]:
-    """The workspace's table names and catalog name, asked once per connection (it is read-only)."""
+    """The workspace's table names and catalog name, asked once per database (it is read-only)."""
     return db.cached("sql.allowlist", lambda: (tuple(workspace_tables(db)), workspace_catalog(db)))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from tools.account_tables import account_ids
 from tools.db import Database
-from tools.introspect import small_table
+from tools.introspect import small_table, table_columns
 from tools.schema import RISKY_CATEGORIES
 
 EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -42,15 +42,9 @@ def naive_utc(ts: dt.datetime | dt.date | str | None) -> dt.datetime | None:
     return ts
 
 
-def tables(db: Database) -> frozenset[str]:
-    """Names of the tables (and views) of the workspace, cached per connection."""
-    return db.cached("graph.tables", lambda: frozenset(
-        r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").rows))
-
-
 def has_table(db: Database, name: str) -> bool:
     """True when the optional table exists (addresses, logins, chain_transfers may be absent)."""
-    return name in tables(db)
+    return bool(table_columns(db, name))
 
 
 def resolve_as_of(db: Database, entity: str, as_of: dt.datetime | None) -> dt.datetime:
@@ -146,7 +140,7 @@ def _all_labels(db: Database) -> dict[str, Label] | None:
 
 
 def _read_labels(db: Database, where: str, params: dict[str, Any]) -> dict[str, Label]:
-    cols = address_columns(db)
+    cols = table_columns(db, "addresses")
     list_expr = "coalesce(list_name, source)" if "list_name" in cols else "source"
     name_expr = "entity_name" if "entity_name" in cols else "NULL"
     key = "address_norm" if "address_norm" in cols else "address"
@@ -161,15 +155,9 @@ def _read_labels(db: Database, where: str, params: dict[str, Any]) -> dict[str, 
     return found
 
 
-def address_columns(db: Database) -> frozenset[str]:
-    """Columns of the `addresses` table (optional columns vary by import)."""
-    return db.cached("graph.address_columns", lambda: frozenset(r[0] for r in db.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'addresses'").rows))
-
-
 def address_key(db: Database) -> str:
     """The column of `addresses` that matches `flows.entity` spelling."""
-    return "address_norm" if "address_norm" in address_columns(db) else "address"
+    return "address_norm" if "address_norm" in table_columns(db, "addresses") else "address"
 
 
 def usd(x: float | None) -> str:
